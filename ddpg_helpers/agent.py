@@ -1,0 +1,137 @@
+"""The DDPG agent (and TD3, which changes three things in it): nets, optimisers, the update."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .config import Config
+from .memory import Batch
+from .networks import Actor, Critic
+
+
+def td_target(reward, terminated, q_next, gamma):
+    """y = r + gamma * Q'(s', a') * (1 - terminated).
+
+    Only a real end (`terminated`: the car reached the flag, the walker fell) stops the
+    bootstrap. A time-limit `truncated` is not an end of the task: the state after it still has
+    a value, so those transitions keep bootstrapping (the blog's `done` mixed both).
+    """
+    return reward + gamma * (1.0 - terminated) * q_next
+
+
+@torch.no_grad()
+def soft_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> None:
+    """target <- (1 - tau) * target + tau * online, for all parameters in one fused call."""
+    torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), tau)
+
+
+class Agent:
+    """Actor, critic(s), their targets and optimisers; `update` is one step of the algorithm."""
+
+    def __init__(self, config: Config, obs_dim: int, act_dim: int, action_low, action_high, device="cpu"):
+        self.config = c = config
+        self.device = torch.device(device)
+        self.td3 = c.algo == "td3"
+        low = torch.as_tensor(np.asarray(action_low, dtype=np.float32))
+        high = torch.as_tensor(np.asarray(action_high, dtype=np.float32))
+        self.action_low, self.action_high = low.to(self.device), high.to(self.device)
+        self.action_scale = (self.action_high - self.action_low) / 2
+
+        def critic():
+            return Critic(obs_dim, act_dim, c.critic_state_hidden, c.critic_hidden).to(self.device)
+
+        self.actor = Actor(obs_dim, act_dim, c.actor_hidden, low, high).to(self.device)
+        self.critic = critic()
+        self.critic2 = critic() if self.td3 else None
+        # The targets start as exact copies: the blog gave them their own random weights, so
+        # for the first ~1/tau updates the critic learned towards the values of an unrelated net.
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.critic2_target = copy.deepcopy(self.critic2).requires_grad_(False) if self.td3 else None
+
+        fused = {"fused": True} if self.device.type == "cuda" else {}
+        critic_params = list(self.critic.parameters()) + (list(self.critic2.parameters()) if self.td3 else [])
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr, **fused)
+        self.critic_opt = torch.optim.Adam(critic_params, lr=c.critic_lr, weight_decay=c.critic_weight_decay, **fused)
+        self.updates = 0  # gradient updates done so far (TD3's delay counts them)
+        self._step = self._update_step
+        if c.compile == "on" or (c.compile == "auto" and self.device.type == "cuda"):
+            # On a GPU, compiling with CUDA graphs replays the whole update (critic, actor,
+            # targets) as one launch instead of ~50 small kernels driven from Python.
+            mode = "reduce-overhead" if self.device.type == "cuda" else None
+            self._step = torch.compile(self._update_step, mode=mode)
+
+    # ALGO LOGIC: acting
+    @torch.inference_mode()
+    def act(self, obs) -> np.ndarray:
+        """The actor's action for one observation (the one device-to-host copy per env step)."""
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        return self.actor(obs).cpu().numpy()
+
+    # ALGO LOGIC: the update
+    def target(self, batch: Batch) -> torch.Tensor:
+        c = self.config
+        with torch.no_grad():
+            next_action = self.actor_target(batch.next_obs)
+            if self.td3:  # TD3 change 1: smooth the target policy with clipped noise
+                noise = (torch.randn_like(next_action) * c.policy_noise).clamp(-c.noise_clip, c.noise_clip)
+                next_action = torch.max(torch.min(next_action + noise * self.action_scale, self.action_high),
+                                        self.action_low)
+            q_next = self.critic_target(batch.next_obs, next_action)
+            if self.td3:  # TD3 change 2: twin critics, bootstrap from the smaller estimate
+                q_next = torch.min(q_next, self.critic2_target(batch.next_obs, next_action))
+            return td_target(batch.reward, batch.terminated, q_next, c.gamma)
+
+    def _update_step(self, batch: Batch, update_actor: bool):
+        y = self.target(batch)
+        critic_loss = F.mse_loss(self.critic(batch.obs, batch.action), y)
+        if self.td3:
+            critic_loss = critic_loss + F.mse_loss(self.critic2(batch.obs, batch.action), y)
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_opt.step()
+
+        if not update_actor:
+            return critic_loss.detach(), torch.zeros_like(critic_loss)
+        actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
+        self.actor_opt.zero_grad(set_to_none=True)
+        # Gradients for the actor only: the critic's parameters take no part in this step.
+        actor_loss.backward(inputs=list(self.actor.parameters()))
+        self.actor_opt.step()
+
+        soft_update(self.actor_target, self.actor, self.config.tau)
+        soft_update(self.critic_target, self.critic, self.config.tau)
+        if self.td3:
+            soft_update(self.critic2_target, self.critic2, self.config.tau)
+        return critic_loss.detach(), actor_loss.detach()
+
+    def update(self, batch: Batch):
+        """One gradient step; returns (critic_loss, actor_loss) as device tensors (no host sync)."""
+        # TD3 change 3: the actor and the targets move only every `policy_delay` critic updates.
+        update_actor = not self.td3 or self.updates % self.config.policy_delay == 0
+        self.updates += 1
+        return self._step(batch, update_actor)
+
+    # Checkpointing
+    def modules(self) -> dict:
+        names = ["actor", "critic", "actor_target", "critic_target", "actor_opt", "critic_opt"]
+        if self.td3:
+            names += ["critic2", "critic2_target"]
+        return {n: getattr(self, n) for n in names}
+
+    def state_dict(self) -> dict:
+        return {"updates": self.updates, **{n: m.state_dict() for n, m in self.modules().items()}}
+
+    def load_state_dict(self, state: dict, actor_only: bool = False) -> None:
+        self.updates = int(state.get("updates", 0))
+        for name, module in self.modules().items():
+            if name in state:
+                module.load_state_dict(state[name])
+            elif not actor_only:
+                raise KeyError(name)
+        if actor_only and "actor_target" not in state:
+            self.actor_target.load_state_dict(self.actor.state_dict())
