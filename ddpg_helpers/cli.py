@@ -127,6 +127,9 @@ def cmd_export(args) -> dict:
     for name in training.RUN_FILES[1:]:
         if (run / name).exists():
             shutil.copyfile(run / name, args.dest / name)
+    for snap in training.list_snapshots(run):
+        (args.dest / training.SNAPSHOTS).mkdir(exist_ok=True)
+        shutil.copyfile(snap, args.dest / training.SNAPSHOTS / snap.name)
     return {"exported": str(args.dest), "bytes": (args.dest / checkpoint.CHECKPOINT).stat().st_size}
 
 

@@ -74,6 +74,8 @@ class Config:
     """stop early once the noise-free evaluation mean reaches this return"""
     checkpoint_every: int = 10
     """episodes between checkpoints in the run folder (0: only at the end)"""
+    snapshot_every: int = 0
+    """episodes between copies of the actor and critic kept in RUN/snapshots (0: none), to study learning"""
     record_final: bool = True
     """record the final noise-free episode (frames, observations, actions)"""
     frame_stride: int = 2

@@ -21,6 +21,7 @@ from .errors import DDPGError
 from .memory import ReplayMemory
 from .noise import make_noise, sigma_schedule
 
+SNAPSHOTS = "snapshots"
 RUN_FILES = ("checkpoint.pt", "metrics.csv", "config.json", "summary.json", "reward_curve.png", "final_episode.npz")
 
 
@@ -65,6 +66,9 @@ def prepare_out(out: str | Path, overwrite: bool) -> Path:
                         "or --resume to continue it")
     for f in existing:
         (out / f).unlink()
+    if overwrite and (out / SNAPSHOTS).is_dir():
+        for f in (out / SNAPSHOTS).glob("episode_*.pt"):
+            f.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -265,6 +269,8 @@ class Trainer:
                 self.wall_time += time.perf_counter() - start  # evaluations count: they are part of the run
                 if out is not None and c.checkpoint_every and self.episode % c.checkpoint_every == 0:
                     self.save(out / checkpoint.CHECKPOINT)
+                if out is not None and c.snapshot_every and self.episode % c.snapshot_every == 0:
+                    self.save_snapshot(out)
                 bar.set_postfix(postfix, refresh=False)
                 bar.update(1)
                 if callback is not None:
@@ -295,6 +301,15 @@ class Trainer:
 
     def save(self, path: str | Path, with_memory: bool = True) -> None:
         checkpoint.save(path, self.state(with_memory))
+
+    def save_snapshot(self, out: Path) -> Path:
+        """A small loadable copy of the nets at this episode: RUN/snapshots/episode_NNNN.pt."""
+        state = self.state(with_memory=False)
+        keep = {"actor", "critic", "critic2", "config", "env_id", "obs_dim", "act_dim", "action_low",
+                "action_high", "episode", "env_steps", "updates"}
+        path = out / SNAPSHOTS / f"episode_{self.episode:04d}.pt"
+        checkpoint.save(path, {k: v for k, v in state.items() if k in keep})
+        return path
 
     @classmethod
     def resume(cls, path: str | Path, **overrides) -> Trainer:
@@ -385,6 +400,8 @@ def train(config: Config | None = None, out: str | Path | None = None, overwrite
     out = prepare_out(out, overwrite) if out is not None else None
     if out is not None:
         write_json(out / "config.json", config.to_dict())
+        if config.snapshot_every:
+            trainer.save_snapshot(out)  # the untrained nets, as a baseline
     trainer.run_episodes(out, progress, callback)
     return finish(trainer, out)
 
@@ -395,6 +412,11 @@ def resume(out: str | Path, progress: bool = True, callback=None, **overrides) -
     trainer = Trainer.resume(out, **overrides)
     trainer.run_episodes(out, progress, callback)
     return finish(trainer, out)
+
+
+def list_snapshots(run: str | Path) -> list[Path]:
+    """The snapshot files of a run folder, oldest first."""
+    return sorted((Path(run) / SNAPSHOTS).glob("episode_*.pt"))
 
 
 def load_agent(path: str | Path, env_id: str | None = None, device: str = "auto") -> tuple[Agent, Config, dict]:
