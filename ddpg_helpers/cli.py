@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run", type=Path)
     ex.add_argument("dest", type=Path)
     ex.add_argument("--overwrite", action="store_true")
+    ex.add_argument("--keep-memory", action="store_true",
+                    help="keep the replay memory (the states the agent visited, for plots)")
     return parser
 
 
@@ -119,8 +121,10 @@ def cmd_export(args) -> dict:
     payload = checkpoint.load_payload(args.run)
     if args.dest.exists() and any(args.dest.iterdir()) and not args.overwrite:
         raise DDPGError(f"{args.dest} is not empty; pass --overwrite to replace it")
-    slim = {k: v for k, v in payload.items()
-            if k not in ("memory", "rng", "noise_state", "torch_rng", "actor_opt", "critic_opt", "format")}
+    drop = {"rng", "noise_state", "torch_rng", "actor_opt", "critic_opt", "format"}
+    if not args.keep_memory:
+        drop.add("memory")
+    slim = {k: v for k, v in payload.items() if k not in drop}
     args.dest.mkdir(parents=True, exist_ok=True)
     checkpoint.save(args.dest / checkpoint.CHECKPOINT, slim)
     run = checkpoint.resolve(args.run).parent

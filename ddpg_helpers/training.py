@@ -315,8 +315,10 @@ class Trainer:
     def resume(cls, path: str | Path, **overrides) -> Trainer:
         """Rebuild a run from its checkpoint (config, nets, optimisers, memory, history, RNGs)."""
         payload = checkpoint.load_payload(path)
-        if "memory" not in payload:
-            raise DDPGError(f"{checkpoint.resolve(path)} holds no replay memory and cannot be resumed")
+        missing = {"memory", "rng", "actor_opt", "critic_opt"} - set(payload)
+        if missing:
+            raise DDPGError(f"{checkpoint.resolve(path)} is an exported agent without its training state "
+                            f"({', '.join(sorted(missing))}) and cannot be resumed")
         config = Config.from_dict({**payload["config"], **overrides})
         trainer = cls(config)
         trainer.agent.load_state_dict(payload)
