@@ -1,0 +1,175 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from ddpg_helpers import Agent, Config, ReplayMemory, soft_update, td_target
+from ddpg_helpers.memory import Batch
+
+
+def make_agent(**kw):
+    torch.manual_seed(0)
+    return Agent(Config(compile="off", **kw), obs_dim=2, act_dim=1, action_low=[-1.0], action_high=[1.0])
+
+
+def random_batch(n=128, seed=0, obs_dim=2):
+    g = torch.Generator().manual_seed(seed)
+    return Batch(torch.randn(n, obs_dim, generator=g), torch.rand(n, 1, generator=g) * 2 - 1,
+                 torch.randn(n, 1, generator=g), torch.randn(n, obs_dim, generator=g),
+                 (torch.rand(n, 1, generator=g) < 0.2).float())
+
+
+def params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_td_target_bootstraps_unless_terminated():
+    reward = torch.tensor([[1.0], [1.0]])
+    q_next = torch.tensor([[10.0], [10.0]])
+    terminated = torch.tensor([[0.0], [1.0]])
+    y = td_target(reward, terminated, q_next, gamma=0.9)
+    assert y.tolist() == [[10.0], [1.0]]
+
+
+def test_truncated_transitions_keep_bootstrapping_in_the_training_loop():
+    """A time-limit end is stored with terminated=0, so its target still includes gamma * Q'."""
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(episodes=1, max_episode_steps=5, eval_every=0, record_final=False))
+    trainer.train_episode()  # 5 steps, cut by the cap: truncated, never terminated
+    assert trainer.history["length"] == [5]
+    assert trainer.memory.data[:5, trainer.memory._slices["terminated"]].sum() == 0
+    agent = trainer.agent
+    batch = trainer.memory.split(trainer.memory.data[:5])
+    with torch.no_grad():
+        q_next = agent.critic_target(batch.next_obs, agent.actor_target(batch.next_obs))
+    torch.testing.assert_close(agent.target(batch), batch.reward + 0.999 * q_next)
+
+
+def test_targets_start_as_copies_of_the_online_nets():
+    agent = make_agent()
+    for online, target in ((agent.actor, agent.actor_target), (agent.critic, agent.critic_target)):
+        for p, q in zip(online.parameters(), target.parameters()):
+            assert torch.equal(p, q) and p.data_ptr() != q.data_ptr()
+            assert not q.requires_grad
+
+
+def test_soft_update_moves_tau_of_the_way():
+    torch.manual_seed(0)
+    online, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    before = params(target)
+    soft_update(target, online, tau=0.25)
+    for t0, t1, o in zip(before, target.parameters(), online.parameters()):
+        torch.testing.assert_close(t1, 0.75 * t0 + 0.25 * o)
+
+
+def test_update_matches_a_hand_written_ddpg_step():
+    agent = make_agent()
+    ref = copy.deepcopy(agent)  # the same nets, stepped by hand below
+    batch = random_batch()
+    agent.update(batch)
+
+    with torch.no_grad():
+        y = batch.reward + 0.999 * (1 - batch.terminated) * ref.critic_target(batch.next_obs,
+                                                                              ref.actor_target(batch.next_obs))
+    ref.critic_opt.zero_grad()
+    torch.nn.functional.mse_loss(ref.critic(batch.obs, batch.action), y).backward()
+    ref.critic_opt.step()
+    ref.actor_opt.zero_grad()
+    (-ref.critic(batch.obs, ref.actor(batch.obs)).mean()).backward()
+    ref.actor_opt.step()
+    with torch.no_grad():
+        for tgt, src in ((ref.actor_target, ref.actor), (ref.critic_target, ref.critic)):
+            for t, s in zip(tgt.parameters(), src.parameters()):
+                t.copy_(0.001 * s + 0.999 * t)
+
+    for mine, theirs in ((agent.actor, ref.actor), (agent.critic, ref.critic),
+                         (agent.actor_target, ref.actor_target), (agent.critic_target, ref.critic_target)):
+        for p, q in zip(mine.parameters(), theirs.parameters()):
+            torch.testing.assert_close(p, q)
+
+
+def test_critic_learns_a_fixed_batch():
+    agent = make_agent()
+    batch = random_batch()
+    first = agent.update(batch)[0].item()
+    for _ in range(200):
+        last = agent.update(batch)[0].item()
+    assert last < 0.5 * first
+
+
+def test_td3_delays_the_actor_and_targets():
+    agent = make_agent(algo="td3", policy_delay=2)
+    batch = random_batch()
+    agent.update(batch)  # update 0: critic, actor, targets
+    actor, target = params(agent.actor), params(agent.critic_target)
+    critic = params(agent.critic)
+    agent.update(batch)  # update 1: critics only
+    assert all(torch.equal(a, b) for a, b in zip(actor, agent.actor.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(target, agent.critic_target.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(critic, agent.critic.parameters()))
+    agent.update(batch)  # update 2: the actor moves again
+    assert not all(torch.equal(a, b) for a, b in zip(actor, agent.actor.parameters()))
+
+
+def test_td3_target_takes_the_smaller_critic_and_smooths_within_bounds():
+    agent = make_agent(algo="td3", policy_noise=0.0, noise_clip=0.5, gamma=0.5)
+    with torch.no_grad():
+        agent.critic_target.out.bias.fill_(5.0)
+        agent.critic2_target.out.bias.fill_(-5.0)
+    batch = random_batch(n=64)
+    y = agent.target(batch)
+    with torch.no_grad():
+        a = agent.actor_target(batch.next_obs)
+        q2 = agent.critic2_target(batch.next_obs, a)
+    torch.testing.assert_close(y, batch.reward + 0.5 * (1 - batch.terminated) * q2)
+    # With large smoothing noise the target action is still clipped to the action bounds.
+    agent.config.policy_noise, agent.config.noise_clip = 10.0, 10.0
+    seen = []
+    original = agent.critic_target.forward
+    agent.critic_target.forward = lambda obs, action: (seen.append(action), original(obs, action))[1]
+    agent.target(batch)
+    assert seen[0].abs().max() <= 1.0 and seen[0].abs().max() > 0.99
+
+
+def test_act_returns_numpy_in_bounds():
+    agent = make_agent()
+    action = agent.act(np.array([-0.5, 0.01], dtype=np.float32))
+    assert isinstance(action, np.ndarray) and action.shape == (1,) and abs(action[0]) <= 1
+
+
+def test_compiled_update_matches_eager():
+    """The fast path (torch.compile; CUDA graphs on a GPU) learns exactly what the eager path learns."""
+    eager, fast = make_agent(), make_agent()
+    fast_cfg = copy.copy(fast.config)
+    fast_cfg.compile = "on"
+    torch.manual_seed(0)
+    fast = Agent(fast_cfg, 2, 1, [-1.0], [1.0])
+    for p, q in zip(eager.actor.parameters(), fast.actor.parameters()):
+        assert torch.equal(p, q)
+    memory = ReplayMemory(1000, 2, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        memory.push(rng.normal(size=2), rng.uniform(-1, 1, 1), rng.normal(), rng.normal(size=2), rng.random() < 0.1)
+    batches = [memory.sample(128) for _ in range(4)]
+    for b in batches:
+        eager.update(b)
+        fast.update(b)
+    for name in ("actor", "critic", "actor_target", "critic_target"):
+        for p, q in zip(getattr(eager, name).parameters(), getattr(fast, name).parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_update_matches_eager_on_gpu():
+    torch.manual_seed(0)
+    eager = Agent(Config(compile="off"), 2, 1, [-1.0], [1.0], device="cuda")
+    torch.manual_seed(0)
+    fast = Agent(Config(compile="on"), 2, 1, [-1.0], [1.0], device="cuda")
+    batch = Batch(*(t.cuda() for t in random_batch()))
+    for _ in range(5):
+        eager.update(batch)
+        fast.update(batch)
+    for p, q in zip(eager.actor.parameters(), fast.actor.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)

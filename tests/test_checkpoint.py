@@ -1,0 +1,88 @@
+import pytest
+import torch
+
+from ddpg_helpers import Config, DDPGError, train
+from ddpg_helpers.checkpoint import load_payload
+from ddpg_helpers.training import Trainer, load_agent
+
+TINY = dict(episodes=2, max_episode_steps=150, eval_every=0, eval_episodes=1, record_final=False)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "mcc"
+    train(Config(**TINY), out, progress=False)
+    return out
+
+
+def test_run_folder_holds_every_file(run):
+    for name in ("checkpoint.pt", "metrics.csv", "config.json", "summary.json", "reward_curve.png"):
+        assert (run / name).stat().st_size > 0
+    assert not list(run.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_save_load_round_trip(run):
+    payload = load_payload(run)
+    agent, config, _ = load_agent(run)
+    assert config == Config(**TINY)
+    for name in ("actor", "critic", "actor_target", "critic_target"):
+        saved = payload[name]
+        for key, value in getattr(agent, name).state_dict().items():
+            assert torch.equal(value, saved[key])
+    assert payload["history"]["episode"] == [0, 1]
+    assert payload["memory"]["size"] == payload["env_steps"]
+
+
+def test_full_resume_restores_optimisers_and_memory(run):
+    trainer = Trainer.resume(run)
+    payload = load_payload(run)
+    assert trainer.episode == 2 and trainer.env_steps == payload["env_steps"]
+    assert len(trainer.memory) == payload["env_steps"]
+    saved_state = payload["actor_opt"]["state"]
+    for key, value in trainer.agent.actor_opt.state_dict()["state"][0].items():
+        assert torch.equal(value, saved_state[0][key])
+
+
+def test_missing_truncated_and_foreign_checkpoints_are_refused(run, tmp_path):
+    with pytest.raises(DDPGError, match="no checkpoint"):
+        load_agent(tmp_path / "nothing")
+    data = (run / "checkpoint.pt").read_bytes()
+    for i, cut in enumerate((len(data) // 2, 100, 0)):
+        broken = tmp_path / f"cut{i}.pt"
+        broken.write_bytes(data[:cut])
+        with pytest.raises(DDPGError, match="truncated or corrupt"):
+            load_agent(broken)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(DDPGError, match="not a ddpg_helpers checkpoint"):
+        load_agent(other)
+    with pytest.raises(DDPGError, match="trained on MountainCarContinuous-v0, not Pendulum-v1"):
+        load_agent(run, env_id="Pendulum-v1")
+
+
+def test_loading_never_executes_code(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "actor": Evil()}, path)
+    with pytest.raises(DDPGError):
+        load_agent(path)
+    assert not marker.exists()
+
+
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path):
+    config = Config(**{**TINY, "episodes": 4, "checkpoint_every": 2})
+    straight = train(config, tmp_path / "straight", progress=False)
+    first = train(Config(**{**TINY, "episodes": 2}), tmp_path / "split", progress=False)
+    assert first.history["return"] == straight.history["return"][:2]
+    from ddpg_helpers import resume
+
+    resumed = resume(tmp_path / "split", progress=False, episodes=4)
+    assert resumed.history["episode"] == [0, 1, 2, 3]
+    assert resumed.history["return"] == straight.history["return"]
+    for p, q in zip(resumed.agent.actor.parameters(), straight.agent.actor.parameters()):
+        assert torch.equal(p, q)

@@ -1,0 +1,99 @@
+"""The command line: the main job end to end, and a one-line error with exit code 2 for bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+TINY = ["--episodes", "2", "--max-episode-steps", "100", "--eval-episodes", "1", "--no-progress"]
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ddpg_helpers", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "mcc"
+    proc = cli("train", "--env", "MountainCarContinuous-v0", "--seed", "0", "--out", out, *TINY)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_train_writes_the_run_and_its_summary(run):
+    out, printed = run
+    summary = json.loads((out / "summary.json").read_text())
+    assert printed == summary
+    for key in ("env_id", "seed", "device", "episodes", "env_steps", "wall_seconds", "steps_per_second",
+                "final_eval_mean", "final_eval_std", "solved", "steps_to_solve"):
+        assert key in summary
+    assert summary["episodes"] == 2 and summary["device"] == "cpu"
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("episode,return,length")
+    config = json.loads((out / "config.json").read_text())
+    assert config["episodes"] == 2 and config["batch_size"] == 128 and config["gamma"] == 0.999
+    assert (out / "reward_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_prints_one_json_line(run, tmp_path):
+    out, _ = run
+    gif = tmp_path / "car.gif"
+    proc = cli("evaluate", out, "--episodes", "2", "--seed", "0", "--gif", gif)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert result["episodes"] == 2 and {"mean", "std"} <= set(result)
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_every_config_field_has_a_flag():
+    from dataclasses import fields
+
+    from ddpg_helpers import Config
+
+    help_text = cli("train", "--help").stdout
+    for f in fields(Config):
+        flag = "--env" if f.name == "env_id" else "--" + f.name.replace("_", "-")
+        assert flag in help_text
+
+
+def test_refuses_to_overwrite_a_run(run):
+    out, _ = run
+    before = (out / "checkpoint.pt").read_bytes()
+    assert_one_line_error(cli("train", "--out", out, *TINY), "already holds a run", "--overwrite")
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--env", "NoSuchEnv-v0"], "unknown environment id"),
+    (["--env", "CartPole-v1"], "Discrete action space"),
+    (["--episodes", "0"], "episodes must be positive"),
+    (["--episodes", "-3"], "episodes must be positive"),
+    (["--algo", "sac"], "unknown algo"),
+])
+def test_bad_training_input(tmp_path, args, needle):
+    out = tmp_path / "never"
+    assert_one_line_error(cli("train", *TINY, *args, "--out", out), needle)
+    assert not out.exists()  # nothing half-written
+
+
+def test_bad_checkpoints(run, tmp_path):
+    out, _ = run
+    assert_one_line_error(cli("evaluate", tmp_path / "missing"), "no checkpoint")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes((out / "checkpoint.pt").read_bytes()[:5000])
+    assert_one_line_error(cli("evaluate", truncated), "truncated or corrupt")
+    assert_one_line_error(cli("evaluate", out, "--env", "BipedalWalker-v3"), "trained on MountainCarContinuous-v0")
+    assert_one_line_error(cli("evaluate", out, "--episodes", "0"), "--episodes must be positive")
