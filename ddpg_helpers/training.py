@@ -412,6 +412,8 @@ def resume(out: str | Path, progress: bool = True, callback=None, **overrides) -
     """Continue the run in `out` from its last checkpoint (e.g. with more `episodes`)."""
     out = Path(out)
     trainer = Trainer.resume(out, **overrides)
+    for stale in out.glob(".*.tmp"):  # a write that a kill cut short; the file it was replacing is intact
+        stale.unlink()
     trainer.run_episodes(out, progress, callback)
     return finish(trainer, out)
 
