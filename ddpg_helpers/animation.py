@@ -53,3 +53,28 @@ def save_gif(frames, path: str | Path, fps: int = 25, max_frames: int = 400, sca
     atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                                                   duration=round(1000 / fps), loop=0, optimize=True))
     return Path(path)
+
+
+def embedded_frames(html: str) -> int:
+    """How many frames an HTML string from `to_jshtml` really holds."""
+    return html.count('"data:image/')
+
+
+def jshtml(frames, interval_ms: float = 30, max_frames: int = 200, scale: float = 0.5,
+           embed_limit_mb: float = 40) -> str:
+    """The animation as self-contained HTML for `IPython.display.HTML`, checked to be complete.
+
+    Past `animation.embed_limit` matplotlib stops adding frames and only logs a warning, so a
+    notebook shows a cut animation without saying so. This counts the frames that made it into
+    the HTML and raises if any is missing.
+    """
+    from .errors import DDPGError
+
+    frames = list(frames)
+    expected = min(len(frames), max_frames)  # what `shrink` keeps
+    anim = animate(frames, interval_ms, max_frames, scale, embed_limit_mb)
+    html = anim.to_jshtml()
+    if embedded_frames(html) < expected:
+        raise DDPGError(f"the animation was cut at matplotlib's embed limit: {embedded_frames(html)} of "
+                        f"{expected} frames; use fewer frames (max_frames) or a smaller scale")
+    return html

@@ -39,3 +39,37 @@ def save_reward_curve(history: dict, path: str | Path, title: str | None = None)
     ax = reward_curve(history, title=title)
     ax.figure.tight_layout()
     atomic_write(path, lambda tmp: ax.figure.savefig(tmp, dpi=100, format="png"))
+
+
+def episode_plots(observations, actions, fps: float = 50, axes=None, labels=("position", "speed"),
+                  goal: float | None = 0.45, title: str | None = None):
+    """Position, speed and action at every step of a recorded episode, against time (the blog's plots).
+
+    `observations` has one row more than `actions` (the state before the first action); time is
+    `step / fps`, with the blog's 50 steps per second. `goal` draws the flag's position (0.45 for
+    MountainCar). Returns the three axes.
+    """
+    observations = np.asarray(observations, dtype=float)
+    actions = np.asarray(actions, dtype=float).reshape(len(actions), -1)
+    if axes is None:
+        axes = Figure(figsize=(7, 6)).subplots(3, 1, sharex=True)
+    ax_pos, ax_speed, ax_action = axes
+    t = np.arange(len(observations)) / fps
+    ax_pos.plot(t, observations[:, 0], color="tab:blue")
+    if goal is not None:
+        ax_pos.axhline(goal, color="tab:green", ls="--", lw=1, label=f"flag ({goal:g})")
+        ax_pos.legend(loc="best", fontsize=8)
+    ax_pos.set_ylabel(labels[0])
+    ax_speed.plot(t, observations[:, 1], color="tab:purple")
+    ax_speed.axhline(0, color="gray", lw=0.5)
+    ax_speed.set_ylabel(labels[1])
+    # The action chosen at step i acts from t_i to t_{i+1}: a step plot shows exactly that.
+    ax_action.step(t[:-1], actions, where="post", color="tab:red", lw=1)
+    ax_action.set_ylim(-1.1, 1.1)
+    ax_action.set_ylabel("action")
+    ax_action.set_xlabel(f"time [s] ({fps:g} steps per second)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    if title:
+        ax_pos.set_title(title)
+    return axes
