@@ -1,0 +1,167 @@
+"""Env steps per second with one update per step, side by side in one run, and time to solve.
+
+    python benchmarks/bench.py                      # both envs, CPU or GPU (whichever is there)
+    python benchmarks/bench.py --envs mcc --solve-seeds 5
+
+Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
+(naive, eager, compiled, SB3, naive, ...) so that a change in the machine's load hits all of them
+alike. The table gives the median over chunks and the ratio of medians to the naive loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.naive import NaiveDDPG  # noqa: E402
+from ddpg_helpers import make_config, make_env, train  # noqa: E402
+from ddpg_helpers.training import Trainer, pick_device  # noqa: E402
+
+DEFAULT_THREADS = torch.get_num_threads()
+BASE = "naive, 1 thread"
+ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3"}
+
+
+class Ours:
+    def __init__(self, config, chunk):
+        # Episodes capped at `chunk` steps: one call of train_episode is one timed chunk of the real loop.
+        cfg = make_config(**{**config.to_dict(), "max_episode_steps": chunk, "warmup_steps": 0, "eval_every": 0})
+        self.trainer = Trainer(cfg)
+        self.threads = cfg.threads or 1
+
+    def run(self, steps):
+        torch.set_num_threads(self.threads)
+        t = self.trainer
+        start = t.env_steps
+        while t.env_steps - start < steps:
+            t.train_episode()
+        return t.env_steps - start
+
+
+class Naive:
+    def __init__(self, config, device, threads=None):
+        self.impl = NaiveDDPG(make_env(config.env_id), config, device)
+        self.threads = threads or DEFAULT_THREADS  # the blog never set it: torch's default
+
+    def run(self, steps):
+        torch.set_num_threads(self.threads)
+        for _ in range(steps):
+            self.impl.step()
+        return steps
+
+
+class SB3:
+    """Stable-Baselines3's DDPG with the RL Zoo's tuned settings for the env."""
+
+    def __init__(self, config, device):
+        from stable_baselines3 import DDPG
+        from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+        env = make_env(config.env_id)
+        n = env.action_space.shape[0]
+        if config.env_id == "MountainCarContinuous-v0":  # zoo: OU noise 0.5, otherwise SB3 defaults
+            kwargs = dict(action_noise=OrnsteinUhlenbeckActionNoise(np.zeros(n), 0.5 * np.ones(n)))
+        else:  # zoo's BipedalWalker-v3 DDPG
+            kwargs = dict(action_noise=NormalActionNoise(np.zeros(n), 0.1 * np.ones(n)), gamma=0.98,
+                          buffer_size=200_000, learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))
+        self.model = DDPG("MlpPolicy", env, train_freq=1, gradient_steps=1, learning_starts=256, seed=0,
+                          device=device, verbose=0, **kwargs)
+        self.threads = DEFAULT_THREADS
+
+    def run(self, steps):
+        torch.set_num_threads(self.threads)
+        self.model.learn(steps, reset_num_timesteps=False)
+        return steps
+
+
+def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
+    rates = {name: [] for name in impls}
+    for impl in impls.values():  # warm-up: fill the memory past one batch, compile, allocate
+        impl.run(max(chunk // 2, 300))
+    for _ in range(repeats):
+        for name, impl in impls.items():
+            start = time.perf_counter()
+            n = impl.run(chunk)
+            rates[name].append(n / (time.perf_counter() - start))
+    return rates
+
+
+def machine(device) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name()}" if device.type == "cuda" else ""
+    return f"{cpu} ({torch.get_num_threads()} threads available{gpu}), torch {torch.__version__}"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", nargs="+", default=["mcc", "walker"], choices=sorted(ENVS))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--chunk", type=int, default=1000, help="env steps per timed chunk")
+    p.add_argument("--repeats", type=int, default=5, help="timed chunks per implementation")
+    p.add_argument("--no-compiled", action="store_true", help="skip the torch.compile path")
+    p.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3 even if installed")
+    p.add_argument("--solve-seeds", type=int, default=5, help="seeds for MountainCar's time to solve (0: skip)")
+    args = p.parse_args(argv)
+    device = pick_device(args.device)
+    print(f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}")
+    print(f"# command: python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+
+    for key in args.envs:
+        config = make_config(ENVS[key], device=str(device))
+        # The ratios are against the blog's loop with one thread, the setting that suits it best
+        # on a small CPU; with torch's default thread count it is shown too, as a user would run it.
+        impls = {BASE: Naive(config, device, threads=1),
+                 f"naive, {DEFAULT_THREADS} threads (torch default)": Naive(config, device),
+                 "ddpg_helpers eager": Ours(make_config(**{**config.to_dict(), "compile": "off"}), args.chunk)}
+        if not args.no_compiled:
+            impls["ddpg_helpers compiled"] = Ours(make_config(**{**config.to_dict(), "compile": "on"}), args.chunk)
+        if not args.no_sb3:
+            try:
+                impls["SB3 DDPG (RL Zoo settings)"] = SB3(config, str(device))
+            except ImportError:
+                pass
+        rates = steps_per_second(impls, args.chunk, args.repeats)
+        base = statistics.median(rates[BASE])
+        print(f"\n## {config.env_id}: env steps/s, one update per step, batch {config.batch_size}, "
+              f"actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps\n")
+        print("| implementation | median steps/s | min - max | vs naive, 1 thread |")
+        print("|---|---:|---:|---:|")
+        for name, r in rates.items():
+            med = statistics.median(r)
+            print(f"| {name} | {med:.0f} | {min(r):.0f} - {max(r):.0f} | {med / base:.2f}x |")
+        sys.stdout.flush()
+
+    if args.solve_seeds and "mcc" in args.envs:
+        rows = []
+        for seed in range(args.solve_seeds):
+            s = train(make_config(ENVS["mcc"], seed=seed, target_return=90, device=str(device),
+                                  record_final=False), progress=False).summary
+            rows.append(s)
+        print(f"\n## Time to solve MountainCarContinuous-v0 (noise-free evaluation mean of "
+              f"{rows[0]['eval_episodes']} episodes >= 90), blog's settings, seeds 0-{args.solve_seeds - 1}\n")
+        print("| seed | solved | env steps | wall seconds |")
+        print("|---:|:---:|---:|---:|")
+        for s in rows:
+            print(f"| {s['seed']} | {s['solved']} | {s['steps_to_solve']} | {s['seconds_to_solve']} |")
+        solved = [s for s in rows if s["solved"]]
+        if solved:
+            print(f"\nmedian over solved seeds ({len(solved)}/{len(rows)}): "
+                  f"{statistics.median(s['steps_to_solve'] for s in solved):.0f} env steps, "
+                  f"{statistics.median(s['seconds_to_solve'] for s in solved):.1f} s")
+
+
+if __name__ == "__main__":
+    main()
