@@ -293,8 +293,10 @@ def blog_figure(grid: Surfaces, position: float = 0.0) -> Figure:
     return fig
 
 
-def heatmap_figure(grid: Surfaces, visited=None, trajectory=None, title: str | None = None) -> Figure:
-    """argmax_a Q, mu and their disagreement over (position, speed), visited states drawn over each."""
+def heatmap_figure(grid: Surfaces, visited=None, trajectory=None, title: str | None = None,
+                   position: float | None = None) -> Figure:
+    """argmax_a Q, mu and their disagreement over (position, speed), visited states drawn over each
+    (and a dotted line at `position`, if given)."""
     fig = Figure(figsize=(16, 4.2))
     axes = fig.subplots(1, 3)
     action_kw = dict(cmap="coolwarm", vmin=float(grid.actions.min()), vmax=float(grid.actions.max()))
@@ -304,6 +306,8 @@ def heatmap_figure(grid: Surfaces, visited=None, trajectory=None, title: str | N
     for ax, (z, name, kw) in zip(axes, panels):
         heatmap(ax, grid.positions, grid.speeds, z, "position", "speed", name, **kw)
         draw_visited(ax, visited, trajectory)
+        if position is not None:
+            ax.axvline(position, color="grey", ls=":", lw=1.5)
         ax.set_xlim(grid.positions.min(), grid.positions.max())
         ax.set_ylim(grid.speeds.min(), grid.speeds.max())
     axes[0].legend(loc="upper left", fontsize=7, markerscale=6)
@@ -314,32 +318,39 @@ def heatmap_figure(grid: Surfaces, visited=None, trajectory=None, title: str | N
 
 
 def slice_figure(row: Surfaces, visited=None, n_curves: int = 5, title: str | None = None) -> Figure:
-    """At one position (a `Surfaces.at_grid` row): Q over (speed, action) with mu and argmax_a Q drawn on it,
-    and Q(s, .) - Q(s, mu(s)) as curves over the action for a few speeds, mu and argmax marked.
+    """Three views of Q at one position (a `Surfaces.at_grid` row), mu(s) and argmax_a Q drawn on the maps.
 
-    `visited`, if given, are the visited states near this position; their speeds are ticked on the map.
+    Left: Q over (speed, action). Middle: the same rescaled to 0..1 at each speed, which shows where along
+    the action Q peaks (the raw map is dominated by how Q changes with speed). Right: Q along the action
+    for a few speeds, as (Q(s, a) - Q(s, mu(s))) / (range of Q over a), so that curves of very different
+    sizes share one axis; the dot is mu(s), the star the argmax. `visited`, if given, are the visited
+    states near this position; their speeds are ticked along the bottom of the maps.
     """
-    fig = Figure(figsize=(14, 4.5))
-    ax_map, ax_curves = fig.subplots(1, 2)
-    heatmap(ax_map, row.speeds, row.actions, row.q, "speed", "action", "Q(s, a)")
-    ax_map.plot(row.speeds, row.mu, color="black", lw=2, label="mu(s)")
-    ax_map.plot(row.speeds, row.greedy, color="white", lw=1.5, ls="--", label="argmax_a Q(s, a)")
-    if visited is not None and len(visited):
-        ax_map.plot(visited[:, 1], np.full(len(visited), row.actions.min()), "|", color="red", ms=12,
+    fig = Figure(figsize=(18, 4.5))
+    ax_map, ax_scaled, ax_curves = fig.subplots(1, 3)
+    q_range = np.maximum(row.q_range_over_actions, 1e-12)[:, None]
+    scaled = (row.q - row.q.min(axis=-1, keepdims=True)) / q_range
+    for ax, z, name in [(ax_map, row.q, "Q(s, a)"), (ax_scaled, scaled, "Q(s, a) rescaled to 0..1 at each speed")]:
+        heatmap(ax, row.speeds, row.actions, z, "speed", "action", name)
+        ax.plot(row.speeds, row.mu, color="black", lw=2, label="mu(s)")
+        ax.plot(row.speeds, row.greedy, color="white", lw=1.5, ls="--", label="argmax_a Q(s, a)")
+        if visited is not None and len(visited):
+            ax.plot(visited[:, 1], np.full(len(visited), row.actions.min()), "|", color="red", ms=12,
                     label="speeds visited here")
-    ax_map.set_ylim(row.actions.min(), row.actions.max())
+        ax.set_ylim(row.actions.min(), row.actions.max())
     ax_map.legend(loc="upper left", fontsize=7)
 
     picks = np.linspace(0, len(row.speeds) - 1, n_curves).round().astype(int)
-    colors = [f"C{n}" for n in range(n_curves)]
-    for j, color in zip(picks, colors):
-        ax_curves.plot(row.actions, row.q[j] - row.q_mu[j], color=color, label=f"speed {row.speeds[j]:+.3f}")
+    for n, j in enumerate(picks):
+        color, size = f"C{n}", q_range[j, 0]
+        ax_curves.plot(row.actions, (row.q[j] - row.q_mu[j]) / size, color=color,
+                       label=f"speed {row.speeds[j]:+.3f} (range {size:.3g})")
         ax_curves.plot(row.mu[j], 0.0, "o", color=color)
         k = row.q[j].argmax()
-        ax_curves.plot(row.actions[k], row.q[j, k] - row.q_mu[j], "*", color=color, ms=10)
+        ax_curves.plot(row.actions[k], (row.q[j, k] - row.q_mu[j]) / size, "*", color=color, ms=10)
     ax_curves.axhline(0, color="grey", lw=0.5)
     ax_curves.set_xlabel("action")
-    ax_curves.set_ylabel("Q(s, a) - Q(s, mu(s))")
+    ax_curves.set_ylabel("(Q(s, a) - Q(s, mu(s))) / range over a")
     ax_curves.set_title("Q along the action (o: mu(s), *: argmax)", fontsize=10)
     ax_curves.legend(fontsize=7)
     if title:
