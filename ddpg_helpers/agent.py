@@ -58,9 +58,11 @@ class Agent:
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.critic2_target = copy.deepcopy(self.critic2).requires_grad_(False) if self.td3 else None
 
-        # One fused kernel per optimiser step on a GPU; on the CPU, foreach (a few multi-tensor
-        # ops) beats Adam's default per-parameter Python loop for these small nets.
-        fused = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        compiled = c.compile == "on" or (c.compile == "auto" and self.device.type == "cuda")
+        # Eager on a GPU: one fused kernel per optimiser step. Compiled, or on the CPU: foreach
+        # (a few multi-tensor ops, which the compiler fuses itself; on the CPU they beat Adam's
+        # default per-parameter loop for these small nets).
+        fused = {"fused": True} if self.device.type == "cuda" and not compiled else {"foreach": True}
         critic_params = list(self.critic.parameters()) + (list(self.critic2.parameters()) if self.td3 else [])
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr, **fused)
         self.critic_opt = torch.optim.Adam(critic_params, lr=c.critic_lr, weight_decay=c.critic_weight_decay, **fused)
@@ -72,7 +74,7 @@ class Agent:
         self._online_params = [p for _, o in pairs for p in o.parameters()]
         self._actor_params = list(self.actor.parameters())
         self._step = self._update_step
-        if c.compile == "on" or (c.compile == "auto" and self.device.type == "cuda"):
+        if compiled:
             # On a GPU, compiling with CUDA graphs replays the whole update (critic, actor,
             # targets) as one launch instead of ~50 small kernels driven from Python.
             mode = "reduce-overhead" if self.device.type == "cuda" else None

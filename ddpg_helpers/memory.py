@@ -36,7 +36,11 @@ class ReplayMemory:
             self._slices[name] = slice(start, start + width)
             start += width
         self.data = torch.zeros((self.capacity, start), dtype=torch.float32, device=self.device)
-        self._row = np.zeros(start, dtype=np.float32)  # staging row on the host
+        # Staging row on the host (pinned on a GPU, for a direct copy). The copy is synchronous:
+        # during random warm-up steps nothing else would stop the next push from overwriting the
+        # row while an asynchronous copy of it was still pending.
+        self._row_t = torch.zeros(start, dtype=torch.float32, pin_memory=self.device.type == "cuda")
+        self._row = self._row_t.numpy()
         self.position = 0  # next slot to write
         self.size = 0  # filled slots
 
@@ -48,7 +52,7 @@ class ReplayMemory:
         row[s["reward"]] = reward
         row[s["next_obs"]] = next_obs
         row[s["terminated"]] = float(terminated)
-        self.data[self.position].copy_(torch.from_numpy(row), non_blocking=False)
+        self.data[self.position].copy_(self._row_t)
         self.position = (self.position + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
