@@ -105,7 +105,7 @@ display(nb.show_source(surfaces.q_values), nb.show_source(surfaces.action_gradie
 
 # %%
 blog_axis = surfaces.blog_axis()  # -1, -0.9, ..., 1
-states = surfaces.grid_states(blog_axis, blog_axis)  # 441 (position, speed) rows, position-major
+blog_states = surfaces.grid_states(blog_axis, blog_axis)  # every (position, speed) as a row, position-major
 
 
 def blog_way():
@@ -113,7 +113,7 @@ def blog_way():
     with torch.no_grad():
         return np.array([[agent.critic(torch.tensor(s[None]), torch.tensor([[a]], dtype=torch.float32)).item()
                           for a in blog_axis]
-                         for s in states], dtype=np.float32)
+                         for s in blog_states], dtype=np.float32)
 
 
 def seconds(f, repeat=3):
@@ -127,11 +127,11 @@ def seconds(f, repeat=3):
 
 
 one_by_one = blog_way()
-batched = surfaces.q_values(agent.critic, states, blog_axis)
+batched = surfaces.q_values(agent.critic, blog_states, blog_axis)
 print(f"largest difference, one call per point vs one batch: {np.abs(one_by_one - batched).max():.2e} "
       f"(Q itself reaches {np.abs(batched).max():.3g})")
 print(f"{one_by_one.size} calls: {seconds(blog_way, 1) * 1e3:.0f} ms; one batch of {batched.size} rows: "
-      f"{seconds(lambda: surfaces.q_values(agent.critic, states, blog_axis)) * 1e3:.1f} ms")
+      f"{seconds(lambda: surfaces.q_values(agent.critic, blog_states, blog_axis)) * 1e3:.1f} ms")
 
 # %% [markdown]
 # ## First, the blog's view
@@ -143,14 +143,12 @@ blog = surfaces.evaluate_grid(agent.critic, agent.actor, blog_axis, blog_axis, b
 display(surfaces.blog_figure(blog, position=0.0))
 
 # %% [markdown]
-# Two things in the blog's picture are facts about the environment rather than about the nets.
-# The car's position lives in [-1.2, 0.6] and its speed in [-0.07, 0.07]; the env says so in its
-# observation space. So nearly every point of the blog's grid is a state the car can never be in:
+# One thing in this picture is a fact about the environment rather than about the nets. The
+# env's observation space says where the car can be, and it is a small corner of the blog's grid:
 
 # %%
 obs_low, obs_high = env.observation_space.low, env.observation_space.high
 print(f"position bounds {obs_low[0]:.2f}..{obs_high[0]:.2f}, speed bounds {obs_low[1]:.3f}..{obs_high[1]:.3f}")
-blog_states = surfaces.grid_states(blog_axis, blog_axis)
 blog_real = surfaces.inside(blog_states, [obs_low[0], obs_high[0]], [obs_low[1], obs_high[1]])
 print(f"blog grid points that are possible states: {blog_real.sum()} of {len(blog_states)}")
 
@@ -165,7 +163,8 @@ print(f"blog grid points that are possible states: {blog_real.sum()} of {len(blo
 # The same surfaces over the env's real bounds, read from `env.observation_space`, with the states
 # the agent actually visited drawn on top: the replay memory's states (green dots; the memory keeps
 # only the most recent transitions, so these are the states of the last part of training) and the
-# noise-free episode recorded at the end of the run (black line).
+# noise-free episode recorded at the end of the run (black line). The 3-D Q surface is sliced at
+# position -0.5, near the bottom of the valley where episodes start.
 
 # %%
 TOL = 0.2  # greedy and policy "disagree" where they differ by more than this (10% of the action range)
@@ -174,6 +173,7 @@ MAX_VISITED = 1000 if QUICK else 2000  # visited states kept, evenly spaced in t
 positions, speeds, actions = surfaces.env_axes(env, n_position=41, n_speed=41, n_action=41)
 action_step = float(actions[1] - actions[0])
 visited = surfaces.visited_states(payload, run, max_states=MAX_VISITED)
+assert visited is not None, f"{run} keeps neither its replay memory nor its final episode"
 trajectory = None
 if (run / "final_episode.npz").exists():
     with np.load(run / "final_episode.npz") as episode_file:
@@ -423,6 +423,11 @@ print(f"greedy argmax_a Q:   mean return {np.mean(greedy_returns):7.2f}  {np.rou
 
 # %%
 first, last = rows[0], rows[-1]
+trained_rows = [r for r in rows if r["episode"] > 0] or rows  # episode 0 holds the untrained nets
+lowest = min(trained_rows, key=lambda r: r["visited"])
+shares = np.array([[r["visited"], r["several peaks"]] for r in trained_rows])
+r_peaks = (float(np.corrcoef(shares.T)[0, 1])
+           if len(trained_rows) >= 3 and shares.std(axis=0).min() > 0 else None)
 outside = disagree["real box, unvisited cells"]
 inside_visited = disagree["visited states"]
 note = [
@@ -443,10 +448,14 @@ note = [
     + f" The size of dQ/da at mu(s) is a median {np.median(slope_ratio):.2f} of the mean slope along the action"
     + (": not near zero, as expected of a critic that is piecewise linear in the action."
        if np.median(slope_ratio) > 0.1 else "."),
-    f"- *Over training.* From episode {first['episode']} to {last['episode']}, the share of disagreeing visited "
-    f"states goes from {first['visited']:.0%} to {last['visited']:.0%} (blog grid: {first['blog grid']:.0%} to "
-    f"{last['blog grid']:.0%}), and the share of visited states where Q has several peaks from "
-    f"{first['several peaks']:.0%} to {last['several peaks']:.0%}.",
+    f"- *Over training.* On the visited states, the share where greedy and policy disagree is {first['visited']:.0%} "
+    f"for the nets of episode {first['episode']}, at its lowest {lowest['visited']:.0%} at episode "
+    f"{lowest['episode']}, and {last['visited']:.0%} at episode {last['episode']} (blog grid: "
+    f"{first['blog grid']:.0%}, {lowest['blog grid']:.0%}, {last['blog grid']:.0%}). The share of visited states "
+    f"where Q has several peaks is {first['several peaks']:.0%}, {lowest['several peaks']:.0%} and "
+    f"{last['several peaks']:.0%} at the same snapshots."
+    + (f" Across the {len(trained_rows)} snapshots after episode 0 the two shares correlate with r = {r_peaks:.2f}."
+       if r_peaks is not None else ""),
     f"- *Does it matter?* Driving with the greedy action returned {np.mean(greedy_returns):.1f} on average, "
     f"the actor {np.mean(actor_returns):.1f} (over {n_episodes} episode{'s' if n_episodes > 1 else ''}).",
     "",
@@ -484,6 +493,13 @@ if off.any():
     else:
         verdict.append("The disagreeing visited states are neither mostly at a lower peak nor mostly on a slope "
                        "towards the greedy action.")
+if last["visited"] > 2 * lowest["visited"] and last["visited"] > TOL / 2:
+    verdict.append(f"As the blog saw, greedy and policy drifted apart late in training: on the visited states, "
+                   f"from {lowest['visited']:.0%} at episode {lowest['episode']} to {last['visited']:.0%} at "
+                   f"episode {last['episode']}.")
+    if r_peaks is not None and r_peaks > 0.5:
+        verdict.append("That drift went together with a critic growing several peaks along the action "
+                       f"(r = {r_peaks:.2f} over the snapshots): a co-occurrence in one run, not a proof of cause.")
 verdict.append(f"The returns above come from {n_episodes} episode{'s' if n_episodes > 1 else ''} each, "
                "enough to see a large difference in driving, not to rank two close ones.")
 note.append(" ".join(verdict))
