@@ -252,8 +252,8 @@ redraw(position=-0.5, snapshot=LATEST)
 #
 # ### 1. Where do greedy and policy disagree: in the states the agent visits, or outside them?
 #
-# Compare three sets of states: the blog's grid, the cells of the real box that hold no visited
-# state, and the cells that hold at least one; and the visited states themselves.
+# Compare four sets of states: the blog's grid; the cells of the real box that hold no visited
+# state; the cells that hold at least one; and the visited states themselves.
 
 # %%
 visited_here = surfaces.evaluate_states(agent.critic, agent.actor, visited, actions)
@@ -274,8 +274,8 @@ print(f"(visited cells: {cells.sum()} of {cells.size} cells of the real box)")
 #
 # For each visited state, the range of Q over all actions, against the range of Q(s, mu(s)) over
 # all visited states. The blog's gamma is 0.999: a return sums about 1/(1 - gamma) = 1000 steps,
-# so one expects what a single action changes to be small next to where the car is. The last line is what the critic
-# itself says the policy gives up by not taking the greedy action.
+# so one expects what a single action changes to be small next to where the car is. The last line
+# is what the critic itself says the policy gives up by not taking the greedy action.
 
 # %%
 range_over_actions = np.median(visited_here.q_range_over_actions)
@@ -411,11 +411,11 @@ print(f"greedy argmax_a Q:   mean return {np.mean(greedy_returns):7.2f}  {np.rou
 # loaded, so it stays true when you point it at another run. What holds for any run, because it
 # follows from the env and the nets rather than from training:
 #
-# - The blog's grid spans speeds of +-1 while the car's speed never leaves +-0.07, so almost all of
-#   it is states that cannot occur; no training signal reaches either net there.
-# - The critic is piecewise linear in the action, so the greedy action is always on a kink or at an
-#   end of the action range, and the actor, which climbs the local slope, settles on whichever peak
-#   it reaches.
+# - The blog's grid reaches speeds far beyond the env's bounds, so almost all of it is states that
+#   cannot occur; no transition in the replay memory, and so no training signal, comes from there.
+# - The critic is piecewise linear in the action, so the maxima of Q(s, .) sit on kinks or at the
+#   ends of the action range, and an actor that climbs the local slope can settle on a peak that
+#   is not the highest.
 #
 # What these measurements do not show: why the critic grows several peaks, or whether another seed
 # or a longer run behaves the same way. The peaks and the maxima are located on a grid of actions
