@@ -249,3 +249,91 @@ def frame_stride_for(n_steps: int, max_frames: int = 200) -> int:
     about 720 MB of pixels when every frame is kept.
     """
     return max(1, -(-int(n_steps) // max_frames))
+
+
+# --- BipedalWalker (notebook 6) -------------------------------------------------------------
+
+WALKER_ID = "BipedalWalker-v3"
+"""The walker's gymnasium id."""
+SHIPPED_WALKER = Path("trained") / "walker-td3"
+"""The trained TD3 walker the project ships, relative to the repository root."""
+QUICK_MAX_EPISODE_STEPS = 200
+"""Step cap per episode of a quick run in `short_budget` (the walker's own limit is 1600)."""
+QUICK_WARMUP_STEPS = 100
+"""Random warm-up steps of a quick run in `short_budget` (the walker's preset has 10,000)."""
+
+
+def short_budget(config: Config, episodes: int = QUICK_EPISODES, max_episode_steps: int = QUICK_MAX_EPISODE_STEPS,
+                 warmup_steps: int = QUICK_WARMUP_STEPS) -> Config:
+    """`budget`, and in quick mode also short episodes and a short random warm-up.
+
+    For envs whose episodes and warm-up are long (BipedalWalker: up to 1600 steps per episode,
+    10,000 random steps first), a few episodes alone would still take minutes and never reach
+    the actor. The nets, learning rates and noise stay as given, as in `budget`.
+    """
+    if not quick_mode():
+        return config
+    limit = min(max_episode_steps, config.max_episode_steps or max_episode_steps)
+    return dataclasses.replace(budget(config, episodes), max_episode_steps=limit,
+                               warmup_steps=min(warmup_steps, config.warmup_steps))
+
+
+def find_shipped(relative: str | Path = SHIPPED_WALKER) -> Path | None:
+    """A run folder the project ships (e.g. trained/walker-td3), or None where this checkout lacks it."""
+    for root in (repo_root(), Path.cwd(), Path.cwd().parent, COLAB_CHECKOUT):
+        if root is not None and is_finished_run(root / relative):
+            return root / relative
+    return None
+
+
+def is_shipped_walker(run: str | Path) -> bool:
+    return Path(run).resolve().parts[-2:] == SHIPPED_WALKER.parts
+
+
+def latest_algo_run(runs: str | Path, env_id: str, algo: str) -> Path | None:
+    """The most recently finished run folder in `runs` of `algo` on `env_id`, or None."""
+    runs = Path(runs)
+    if not runs.is_dir():
+        return None
+    found = []
+    for path in runs.iterdir():
+        if path.is_dir() and is_finished_run(path):
+            summary = load_summary(path)
+            if summary.get("env_id") == env_id and summary.get("algo") == algo:
+                found.append(((path / "summary.json").stat().st_mtime, path))
+    return max(found)[1] if found else None
+
+
+def train_or_resume(config: Config, out: str | Path, resume: bool = False, progress: bool = True, callback=None):
+    """Train `config` from scratch into `out` (replacing a run there), or continue the run in `out`.
+
+    With `resume`, a checkpoint in `out` (from a run that was interrupted, or one that finished and
+    should go on) is continued up to `config.episodes` episodes, with its own saved settings for
+    everything else. Where `out` holds no checkpoint yet, it trains from scratch, so the same cell
+    works before and after a disconnect. Returns the `TrainResult`.
+    """
+    from .training import resume as resume_run
+    from .training import train
+
+    out = Path(out)
+    if resume and (out / "checkpoint.pt").is_file():
+        saved_file = out / "config.json"
+        saved = json.loads(saved_file.read_text()) if saved_file.is_file() else {}
+        for name in ("env_id", "algo"):
+            if name in saved and saved[name] != getattr(config, name):
+                raise DDPGError(f"{out} holds a {saved[name]} run, not {getattr(config, name)}; "
+                                "set resume to False to replace it")
+        return resume_run(out, progress=progress, callback=callback, episodes=config.episodes)
+    return train(config, out, overwrite=True, progress=progress, callback=callback)
+
+
+def walker_outcome(rewards, time_limit: int) -> str:
+    """How a BipedalWalker episode ended, from its per-step rewards: 'fell', 'reached the end' or 'time limit'.
+
+    The env gives exactly -100 on the step the hull touches the ground (or the walker backs off
+    the left edge) and ends the episode; it also ends it, without the penalty, at the far end of
+    the course. An episode that lasts `time_limit` steps was cut by the clock.
+    """
+    if len(rewards) and rewards[-1] == -100:
+        return "fell"
+    return "time limit" if len(rewards) >= time_limit else "reached the end"

@@ -73,3 +73,37 @@ def episode_plots(observations, actions, fps: float = 50, axes=None, labels=("po
     if title:
         ax_pos.set_title(title)
     return axes
+
+
+def compare_curves(histories: dict, ax=None, threshold: float | None = None, window: int = 20,
+                   title: str | None = None):
+    """Several runs in one plot against env steps: each run's noise-free evaluations (mean ± std
+    as a band) over the moving average of its training returns (thin). `histories` maps a label
+    to a run's history; `threshold` draws the env's "solved" line.
+    """
+    if ax is None:
+        ax = Figure(figsize=(8, 4)).add_subplot()
+    for i, (label, history) in enumerate(histories.items()):
+        color = f"C{i}"
+        steps = np.asarray(history["env_steps"])
+        returns = np.asarray(history["return"])
+        w = min(window, len(returns))
+        if w:
+            avg = np.convolve(returns, np.ones(w) / w, mode="valid")
+            ax.plot(steps[w - 1:], avg, color=color, lw=1, alpha=0.4,
+                    label=f"{label}: training returns, moving average ({w})")
+        if history["evals"]:
+            e_steps = np.array([e["env_steps"] for e in history["evals"]])
+            mean = np.array([e["mean"] for e in history["evals"]])
+            std = np.array([e["std"] for e in history["evals"]])
+            ax.plot(e_steps, mean, color=color, lw=2, marker="o", ms=3, label=f"{label}: noise-free evaluation")
+            ax.fill_between(e_steps, mean - std, mean + std, color=color, alpha=0.15)
+    if threshold is not None:
+        ax.axhline(threshold, color="gray", ls="--", lw=1, label=f"solved ({threshold:g})")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("return")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return ax

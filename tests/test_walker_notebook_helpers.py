@@ -1,0 +1,151 @@
+"""Helpers of the BipedalWalker notebook: short budget, shipped and latest runs, train or resume, outcomes, curves."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ddpg_helpers import Config, make_config, plotting
+from ddpg_helpers import notebook as nb
+from ddpg_helpers.errors import DDPGError
+from ddpg_helpers.training import make_env
+
+# --- budget ----------------------------------------------------------------------------------
+
+def test_short_budget_is_the_config_itself_without_quick_mode(monkeypatch):
+    monkeypatch.delenv("DDPG_QUICK", raising=False)
+    config = make_config("BipedalWalker-v3", algo="td3")
+    assert nb.short_budget(config) is config
+
+
+def test_short_budget_in_quick_mode_shortens_episodes_and_warmup_only(monkeypatch):
+    monkeypatch.setenv("DDPG_QUICK", "1")
+    full = make_config("BipedalWalker-v3", algo="td3")
+    quick = nb.short_budget(full)
+    assert quick.episodes == nb.QUICK_EPISODES and quick.eval_episodes == 1 and quick.checkpoint_every == 0
+    assert quick.max_episode_steps == nb.QUICK_MAX_EPISODE_STEPS and quick.warmup_steps == nb.QUICK_WARMUP_STEPS
+    for name in ("algo", "gamma", "tau", "batch_size", "memory_size", "actor_hidden", "critic_hidden", "noise",
+                 "sigma_start", "policy_noise", "policy_delay", "seed"):
+        assert getattr(quick, name) == getattr(full, name)
+    # never longer than the config asked for
+    small = nb.short_budget(Config(max_episode_steps=50, warmup_steps=0, episodes=2))
+    assert (small.max_episode_steps, small.warmup_steps, small.episodes) == (50, 0, 2)
+
+
+# --- which runs ------------------------------------------------------------------------------
+
+def fake_run(path: Path, env_id="BipedalWalker-v3", algo="td3", mtime: float | None = None, finished=True) -> Path:
+    path.mkdir(parents=True)
+    (path / "checkpoint.pt").write_bytes(b"")
+    if finished:
+        (path / "summary.json").write_text(json.dumps({"env_id": env_id, "algo": algo}))
+        if mtime is not None:
+            os.utime(path / "summary.json", (mtime, mtime))
+    return path
+
+
+def test_find_shipped_finds_the_walker_or_says_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(nb, "COLAB_CHECKOUT", tmp_path / "no-colab")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(nb, "repo_root", lambda: tmp_path / "checkout")
+    assert nb.find_shipped() is None
+    shipped = fake_run(tmp_path / "checkout" / "trained" / "walker-td3")
+    assert nb.find_shipped() == shipped
+    assert nb.is_shipped_walker(shipped) and not nb.is_shipped_walker(tmp_path / "runs" / "walker-td3")
+
+
+def test_the_real_shipped_walker_is_a_finished_run_when_present():
+    found = nb.find_shipped(nb.SHIPPED_WALKER)
+    if found is None:
+        pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
+    summary = nb.load_summary(found)
+    assert summary["env_id"] == "BipedalWalker-v3" and summary["algo"] == "td3"
+
+
+def test_latest_algo_run_is_the_newest_finished_run_of_the_algorithm(tmp_path):
+    assert nb.latest_algo_run(tmp_path / "nothing", "BipedalWalker-v3", "td3") is None
+    fake_run(tmp_path / "td3-old", mtime=1_000)
+    new = fake_run(tmp_path / "td3-new", mtime=2_000)
+    ddpg = fake_run(tmp_path / "ddpg", algo="ddpg", mtime=3_000)
+    fake_run(tmp_path / "car", env_id="MountainCarContinuous-v0", algo="ddpg", mtime=4_000)
+    fake_run(tmp_path / "td3-unfinished", finished=False)
+    assert nb.latest_algo_run(tmp_path, "BipedalWalker-v3", "td3") == new
+    assert nb.latest_algo_run(tmp_path, "BipedalWalker-v3", "ddpg") == ddpg
+    assert nb.latest_algo_run(tmp_path, "MountainCarContinuous-v0", "td3") is None
+    assert nb.latest_algo_run(tmp_path, "MountainCarContinuous-v0", "ddpg") == tmp_path / "car"
+
+
+# --- train or resume -------------------------------------------------------------------------
+
+def tiny(episodes: int, algo: str = "ddpg") -> Config:
+    return Config(algo=algo, episodes=episodes, max_episode_steps=30, batch_size=16, eval_every=0, eval_episodes=1,
+                  checkpoint_every=1, record_final=False)
+
+
+def test_train_or_resume_continues_a_run_and_trains_afresh_otherwise(tmp_path):
+    out = tmp_path / "run"
+    first = nb.train_or_resume(tiny(2), out, resume=True)  # nothing to resume yet: trains from scratch
+    assert first.history["episode"] == [0, 1]
+    more = nb.train_or_resume(tiny(3), out, resume=True)
+    assert more.history["episode"] == [0, 1, 2]
+    assert more.history["return"][:2] == first.history["return"]  # the first two episodes were kept
+    assert nb.load_summary(out)["episodes"] == 3
+    fresh = nb.train_or_resume(tiny(1), out, resume=False)  # replaces the run
+    assert fresh.history["episode"] == [0] and nb.load_summary(out)["episodes"] == 1
+
+
+def test_train_or_resume_refuses_another_algorithms_run(tmp_path):
+    out = tmp_path / "run"
+    nb.train_or_resume(tiny(1, "ddpg"), out)
+    with pytest.raises(DDPGError, match="holds a ddpg run, not td3"):
+        nb.train_or_resume(tiny(2, "td3"), out, resume=True)
+
+
+# --- how an episode ended --------------------------------------------------------------------
+
+def test_walker_outcome_from_rewards():
+    assert nb.walker_outcome(np.array([0.1, 0.2, -100.0]), 1600) == "fell"
+    assert nb.walker_outcome(np.full(1600, 0.01), 1600) == "time limit"
+    assert nb.walker_outcome(np.full(900, 0.3), 1600) == "reached the end"
+    assert nb.walker_outcome(np.full(200, -0.1), 200) == "time limit"  # a shorter cap of its own
+
+
+def test_a_real_fall_ends_with_exactly_minus_100():
+    # Both hips forward and both knees back at full speed throws the walker over within a second.
+    env = make_env("BipedalWalker-v3")
+    env.reset(seed=0)
+    rewards = []
+    for _ in range(env.spec.max_episode_steps):
+        _, reward, terminated, truncated, _ = env.step(np.array([1, 1, -1, -1], dtype=np.float32))
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    env.close()
+    assert terminated and len(rewards) < 200
+    assert nb.walker_outcome(np.array(rewards), env.spec.max_episode_steps) == "fell"
+
+
+# --- learning curves of several runs ---------------------------------------------------------
+
+def history(n: int, evals: bool = True) -> dict:
+    steps = list(range(100, 100 * (n + 1), 100))
+    rows = [{"env_steps": s, "mean": float(i), "std": 1.0} for i, s in enumerate(steps[4::5])]
+    return {"episode": list(range(n)), "return": [float(i) for i in range(n)], "env_steps": steps,
+            "evals": rows if evals else []}
+
+
+def test_compare_curves_draws_each_run_and_the_threshold():
+    ax = plotting.compare_curves({"DDPG": history(30), "TD3": history(12), "short": history(3, evals=False)},
+                                 threshold=300, window=10)
+    labels = [line.get_label() for line in ax.lines]
+    assert "DDPG: noise-free evaluation" in labels and "TD3: noise-free evaluation" in labels
+    assert "short: noise-free evaluation" not in labels
+    assert "short: training returns, moving average (3)" in labels  # window shrinks to the run
+    assert "solved (300)" in labels
+    ddpg = next(line for line in ax.lines if line.get_label() == "DDPG: noise-free evaluation")
+    assert np.allclose(ddpg.get_xdata(), [500, 1000, 1500, 2000, 2500, 3000])
+    assert len(ax.collections) == 2  # one std band per run with evaluations
