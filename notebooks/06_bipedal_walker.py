@@ -1,0 +1,368 @@
+# ---
+# jupyter:
+#   accelerator: GPU
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: accelerator
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. BipedalWalker: the blog's DDPG, then TD3
+#
+# The blog series is called "BipedalWalker on Colaboratory", but its DDPG post only warms up on
+# MountainCarContinuous and leaves the walker for later. This notebook takes it on: why the
+# walker is harder than the car, the blog's DDPG trained on it, then TD3 (Fujimoto et al. 2018),
+# which changes three things in DDPG; the learning curves of both, and an animation of the
+# trained walker.
+#
+# **How long this takes.** A full run of either algorithm is up to 2,000 episodes, on the order
+# of a million env steps, each followed by one gradient update of nets with 400 and 300 units.
+# On a CPU that is many hours per algorithm. On Colab choose **Runtime > Change runtime type >
+# GPU** before you start, save the runs to Google Drive, and resume after a disconnect (both
+# explained below). Or set `TRAIN = False` below and look at the walker the project ships.
+# With `DDPG_QUICK=1` set (as in the project's notebook tests) each algorithm trains for a few
+# short episodes only, which checks the code, not the learning.
+#
+# The first cell is notebook 1's install cell: it does nothing where the project is installed.
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
+from IPython import get_ipython
+
+REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.notebook.REPO_URL
+CHECKOUT = Path("/content/ddpg-notebooks")
+
+if importlib.util.find_spec("ddpg_helpers") is None and Path("../ddpg_helpers").is_dir():
+    sys.path.insert(0, str(Path("..").resolve()))  # a checkout whose package was not pip-installed
+if importlib.util.find_spec("ddpg_helpers") is None:  # a fresh Colab runtime
+    get_ipython().system(f"test -d {CHECKOUT} || git clone -q --depth 1 {REPO_URL} {CHECKOUT}")
+    get_ipython().system(f"bash {CHECKOUT}/setup_colab.sh")
+    sys.path.insert(0, str(CHECKOUT))
+
+import ddpg_helpers  # (fails here if the install above did not work: its output is above)
+
+print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
+
+# %%
+import inspect
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import HTML, display
+
+from ddpg_helpers import PRESETS, Agent, Config, DDPGError, animation, make_config
+from ddpg_helpers import notebook as nb
+from ddpg_helpers.plotting import compare_curves
+from ddpg_helpers.training import load_agent, make_env, run_episode
+
+WALKER = nb.WALKER_ID  # "BipedalWalker-v3"
+QUICK = nb.quick_mode()
+
+# %% [markdown]
+# ## Why the walker is harder than the car
+#
+# - **Bigger inputs and outputs.** The car's state is two numbers (position, speed) and its
+#   action one force. The walker sees 24 numbers (hull angle and angular speed, horizontal and
+#   vertical speed, the angle and speed of four joints, two ground contacts, ten lidar distances)
+#   and sets four motor speeds, both hips and both knees, which must work together: a critic over
+#   28 inputs has far more room to be wrong than one over 3.
+# - **Falling.** If the hull touches the ground the episode ends with -100. Exploration is
+#   dangerous: noisy actions that try something new mostly end in a fall.
+# - **A long task with a tempting shortcut.** The reward pays for every bit of forward progress
+#   (about 300 in all for reaching the far end of the course), minus a little for each unit of
+#   motor torque and for tilting the hull. Standing still with locked legs costs little and never
+#   falls, so "do nothing" is a local optimum, as it was in MountainCar; a shuffling, kneeling
+#   gait is another.
+# - **Solved** means a mean of 300 over 100 consecutive episodes, within 1,600 steps each.
+#
+# The numbers, read from the two environments:
+
+# %%
+rows = []
+for env_id in ("MountainCarContinuous-v0", WALKER):
+    env = make_env(env_id)
+    rows.append((env_id, env.observation_space.shape[0], env.action_space.shape[0], env.spec.max_episode_steps,
+                 env.spec.reward_threshold))
+    env.close()
+print(f"{'':26s} {'state':>6s} {'action':>7s} {'time limit':>11s} {'solved at':>10s}")
+for env_id, n_obs, n_act, limit, solved in rows:
+    print(f"{env_id:26s} {n_obs:6d} {n_act:7d} {limit:11d} {solved:10g}")
+
+env = make_env(WALKER, render_mode="rgb_array")
+obs, _ = env.reset(seed=0)
+frame = env.render()
+env.close()
+plt.figure(figsize=(6, 4))
+plt.imshow(frame)
+plt.axis("off")
+plt.title(f"{WALKER}: walk to the far end without falling")
+plt.show()
+
+# %% [markdown]
+# What exploration alone does: a few episodes of uniformly random actions, the same kind of
+# actions the preset below takes for its first 10,000 steps to fill the replay memory.
+
+# %%
+env = make_env(WALKER)
+time_limit = env.spec.max_episode_steps
+for seed in range(5):
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    rewards = []
+    while True:
+        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    outcome = nb.walker_outcome(np.array(rewards), time_limit)
+    print(f"random actions, seed {seed}: return {sum(rewards):8.1f} after {len(rewards):4d} steps ({outcome})")
+env.close()
+
+# %% [markdown]
+# ## The settings: one tuned preset for both algorithms
+#
+# The blog's values (a 10,000-transition memory, gamma 0.999, tau 0.001, a noise that starts
+# large and decays over 30 episodes) were chosen for a two-number state and one reward at the
+# flag. For the walker the package has a preset, `PRESETS["BipedalWalker-v3"]`, taken from the
+# tuned TD3 settings of the RL Baselines3 Zoo: a 200,000-transition memory, gamma 0.98, 10,000
+# random warm-up steps, a small constant Gaussian noise, nets of 400 and 300 units.
+#
+# "The blog's DDPG" here means the blog's algorithm with these settings. Both runs below start
+# from `make_config(WALKER, ...)` and differ only in `algo`, so any difference between their
+# curves comes from TD3's three changes. For scale, the RL Baselines3 Zoo reports, for its own
+# tuned runs after 1M steps, 197 +- 142 for DDPG (with many falls) and 306 +- 57 for TD3.
+
+# %%
+blog = Config()
+print(f"{'field':22s} {'the blog (MountainCar)':>24s} {'BipedalWalker preset':>24s}")
+for name, value in PRESETS[WALKER].items():
+    print(f"{name:22s} {str(getattr(blog, name)):>24s} {str(value):>24s}")
+
+# frame_stride: the final episode is recorded with every 8th frame, 200 frames of a 1600-step episode
+ddpg_config = nb.short_budget(make_config(WALKER, algo="ddpg", seed=0, frame_stride=8))
+td3_config = nb.short_budget(make_config(WALKER, algo="td3", seed=0, frame_stride=8))
+print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} random warm-up steps, "
+      f"at most {td3_config.max_episode_steps or time_limit} steps per episode"
+      + (" (DDPG_QUICK=1: a tiny run that checks the code, not the learning)" if QUICK else ""))
+
+# %% [markdown]
+# ## Where the runs are saved, and how to resume
+#
+# Each run writes its folder as notebook 3's did (`checkpoint.pt`, `summary.json`,
+# `metrics.csv`, `reward_curve.png`, ...), named like the command line's: `BipedalWalker-v3-ddpg-s0`
+# and `BipedalWalker-v3-td3-s0`. The checkpoint is rewritten every 10 episodes, atomically (a new
+# file is written, then renamed over the old one), with the nets, the optimisers, the replay
+# memory, the history and the random states: a resumed run continues exactly where the checkpoint
+# left it, and a disconnect costs at most the episodes since the last one.
+#
+# A Colab runtime and its disk are deleted when it disconnects, so for a long run set
+# `SAVE_TO_DRIVE = True`: the runs then go to your Google Drive (folder `ddpg-runs`; Colab asks
+# once for permission). Nothing is mounted unless you ask.
+#
+# - `TRAIN = False` skips the two training cells; the rest of the notebook then shows the latest
+#   finished runs in the runs folder, or the walker the project ships.
+# - `RESUME = True` continues the checkpoints in the run folders instead of starting over: after
+#   a disconnect, run the notebook again from the top with it set (and `SAVE_TO_DRIVE` as before).
+#   Raising `episodes` in the configs above and resuming trains a finished run further.
+#
+# The same from a terminal (or a Colab cell starting with `!`) is the command line's `--resume`,
+# printed below for these run folders.
+
+# %%
+SAVE_TO_DRIVE = False
+TRAIN = True
+RESUME = False
+
+runs = nb.runs_dir(use_drive=SAVE_TO_DRIVE)
+ddpg_out = runs / nb.run_name(ddpg_config)
+td3_out = runs / nb.run_name(td3_config)
+print("DDPG run folder:", ddpg_out)
+print("TD3 run folder: ", td3_out)
+for out in (ddpg_out, td3_out):
+    print(f"  resume from a terminal: python -m ddpg_helpers train --resume {out}")
+if torch.cuda.is_available():
+    print(nb.device_report())
+else:
+    print("No GPU: a full run takes many hours on a CPU. On Colab: Runtime > Change runtime type > GPU > Save, "
+          "then run the notebook again from the top.")
+
+# %% [markdown]
+# ## DDPG on the walker
+#
+# The progress bar shows the last training episode's return (with noise) and the latest
+# noise-free evaluation (every 25 episodes, 5 episodes each); the plot under it is redrawn every
+# 10 episodes. Early returns near -100 are falls. Do not expect a steady climb: DDPG's critic
+# overestimates the value of the actions its actor picks, the actor exploits those errors, and
+# the walker can lose a gait it had found.
+
+# %%
+if TRAIN:
+    ddpg_plot = nb.LiveRewardPlot(every=10, title=f"DDPG on {WALKER}")
+    ddpg_result = nb.train_or_resume(ddpg_config, ddpg_out, resume=RESUME, callback=ddpg_plot)
+    print(f"DDPG: {ddpg_result.summary['episodes']} episodes, {ddpg_result.summary['env_steps']} env steps, "
+          f"{ddpg_result.summary['wall_seconds']:.0f} s on {ddpg_result.summary['device']}")
+else:
+    print("TRAIN is False: no DDPG training")
+
+# %% [markdown]
+# ## What TD3 changes: three things, in one screen
+#
+# This is the real source of the agent both runs use (`ddpg_helpers/agent.py`): `target` computes
+# the critic's learning target y, and `update` does one gradient step. Every `if self.td3:` is one
+# of TD3's changes; without them it is the blog's DDPG.
+
+# %%
+display(nb.show_source(Agent.target), nb.show_source(Agent.update))
+print("and in the critic's step (Agent._update_step), the second critic learns the same target:")
+print("\n".join(line for line in inspect.getsource(Agent._update_step).splitlines() if "critic2" in line))
+
+# %% [markdown]
+# 1. **Target policy smoothing.** The target action mu'(s') gets a little clipped noise, so y is an
+#    average over nearby actions. A critic with a narrow, wrong peak cannot then pull the target
+#    up: the actor cannot exploit an error that holds at one action only.
+# 2. **Twin critics, the smaller estimate.** Two critics learn the same target, and y bootstraps
+#    from the minimum of their two target copies. DDPG's actor climbs to wherever its critic is
+#    too optimistic, and the TD target then copies that optimism back into the critic; the
+#    minimum of two independently wrong critics cuts it down.
+# 3. **Delayed actor and targets.** The actor and all target nets move once per `policy_delay`
+#    (2) critic updates, so the actor follows a critic that has had time to settle.
+#
+# Everything else (memory, nets, noise, the training loop, checkpoints) is shared with DDPG.
+
+# %%
+if TRAIN:
+    td3_plot = nb.LiveRewardPlot(every=10, title=f"TD3 on {WALKER}")
+    td3_result = nb.train_or_resume(td3_config, td3_out, resume=RESUME, callback=td3_plot)
+    print(f"TD3: {td3_result.summary['episodes']} episodes, {td3_result.summary['env_steps']} env steps, "
+          f"{td3_result.summary['wall_seconds']:.0f} s on {td3_result.summary['device']}")
+else:
+    print("TRAIN is False: no TD3 training")
+
+# %% [markdown]
+# ## Which runs the rest shows
+#
+# From here on the cells read run folders, so they also work after a kernel restart or without
+# training: for each algorithm the latest finished run in the runs folder (the ones just trained,
+# if `TRAIN` was on), and the walker the project ships (`trained/walker-td3`) where the checkout
+# has it. Set `RUN` to a run folder to animate that one instead.
+
+# %%
+RUN = None
+
+ddpg_run = nb.latest_algo_run(runs, WALKER, "ddpg")
+td3_run = nb.latest_algo_run(runs, WALKER, "td3")
+shipped = nb.find_shipped(nb.SHIPPED_WALKER)
+shown = {"DDPG": ddpg_run, "TD3": td3_run, "TD3 (shipped)": shipped}
+shown = {label: run for label, run in shown.items() if run is not None}
+for label, run in shown.items():
+    print(f"{label:14s} {run}")
+if not shown:
+    raise DDPGError(f"no finished walker run in {runs} and no shipped walker ({nb.SHIPPED_WALKER}) in this "
+                    "checkout: set TRAIN = True above")
+
+# %% [markdown]
+# ## The learning curves
+#
+# Thick lines: the noise-free evaluations (mean, with a band of one standard deviation). Thin
+# lines: the moving average of the training episodes' returns, with exploration noise. The
+# dashed line is the env's "solved" threshold. The table gives each run's last evaluation, as its
+# `summary.json` records it.
+
+# %%
+histories = {label: nb.load_history(run) for label, run in shown.items()}
+fig, ax = plt.subplots(figsize=(9, 4.5))
+compare_curves(histories, ax, threshold=rows[1][4], title=f"DDPG and TD3 on {WALKER}")
+plt.show()
+
+print(f"{'':14s} {'episodes':>8s} {'env steps':>10s} {'hours':>6s} {'device':>7s} {'last evaluation':>22s} solved")
+for label, run in shown.items():
+    s = nb.load_summary(run)
+    evaluation = f"{s['final_eval_mean']:.1f} +- {s['final_eval_std']:.1f} ({s['eval_episodes']} ep)"
+    print(f"{label:14s} {s['episodes']:8d} {s['env_steps']:10d} {s['wall_seconds'] / 3600:6.2f} {s['device']:>7s} "
+          f"{evaluation:>22s} {s['solved']}")
+
+# %% [markdown]
+# ## What each walker does
+#
+# Five noise-free episodes of each run, on env seeds 0 to 4, and how each ended. The project's
+# own measure of a walker is 100 such episodes:
+# `python -m ddpg_helpers evaluate RUN --episodes 100 --seed 0`.
+
+# %%
+EPISODES = 5
+
+for label, run in shown.items():
+    agent, config, _ = load_agent(run)
+    env = make_env(config.env_id)
+    limit = config.max_episode_steps or env.spec.max_episode_steps
+    episodes = [run_episode(agent, env, seed, max_steps=config.max_episode_steps) for seed in range(EPISODES)]
+    env.close()
+    returns = [e.total_return for e in episodes]
+    outcomes = [nb.walker_outcome(e.rewards, limit) for e in episodes]
+    print(f"{label}: mean {np.mean(returns):.1f} +- {np.std(returns):.1f}; "
+          + ", ".join(f"{o} {outcomes.count(o)}" for o in ("reached the end", "time limit", "fell") if o in outcomes))
+    for seed, (e, o) in enumerate(zip(episodes, outcomes)):
+        print(f"    seed {seed}: {e.total_return:7.1f} in {len(e.actions):4d} steps ({o})")
+
+# %% [markdown]
+# ## Watching the walker
+#
+# The TD3 walker (the latest trained one, else the shipped one; or `RUN`), noise-free, on env
+# seed 0. The episode is played once without pictures to learn its length, then again rendering
+# only every few frames, about 200 in all: a 1,600-step episode at full size would be over a
+# gigabyte of pixels and far past matplotlib's embed limit. `animation.jshtml` shrinks the frames
+# and raises if any would be cut (notebook 4 explains the limit).
+
+# %%
+show_run = Path(RUN) if RUN is not None else td3_run or shipped or ddpg_run
+agent, config, _ = load_agent(show_run)
+env = make_env(config.env_id, render_mode="rgb_array")
+fps = env.metadata["render_fps"]
+probe = run_episode(agent, env, seed=0, max_steps=config.max_episode_steps)
+stride = nb.frame_stride_for(len(probe.actions), max_frames=200)
+episode = run_episode(agent, env, seed=0, record=True, frame_stride=stride, max_steps=config.max_episode_steps)
+env.close()
+limit = config.max_episode_steps or env.spec.max_episode_steps
+print(f"{show_run}" + (" (the walker the project ships)" if nb.is_shipped_walker(show_run) else ""))
+print(f"return {episode.total_return:.1f} in {len(episode.actions)} steps "
+      f"({nb.walker_outcome(episode.rewards, limit)}); {len(episode.frames)} frames")
+assert abs(episode.total_return - probe.total_return) < 1e-3  # the same episode both times
+
+html = animation.jshtml(episode.frames, interval_ms=1000 / fps * stride)  # real time
+print(f"{animation.embedded_frames(html)} frames, {len(html) / 2**20:.2f} MB of HTML")
+assert len(html) < 20 * 2**20  # below matplotlib's default limit
+HTML(html)
+
+# %% [markdown]
+# The same frames as a GIF file, to keep or share. It goes into the runs folder, next to the run
+# folders (never into `trained/`, which belongs to the project).
+
+# %%
+gif = runs / f"{show_run.name}.gif"
+animation.save_gif(episode.frames, gif, fps=max(1, round(fps / stride)))
+print(f"{gif} ({gif.stat().st_size / 1024:.0f} KiB)")
+assert gif.stat().st_size > 0
+
+# %% [markdown]
+# ## Going further
+#
+# - Train longer: raise `episodes` in the configs and run again with `RESUME = True`, or
+#   `python -m ddpg_helpers train --resume RUN --episodes 3000`.
+# - Stop at "solved": `python -m ddpg_helpers train --env BipedalWalker-v3 --algo td3
+#   --target-return 300` stops at the first noise-free evaluation whose mean reaches 300 (raise
+#   `--eval-episodes` so that one lucky evaluation cannot stop the run).
+# - Other seeds: RL results vary a lot from seed to seed; `--seed 1`, `--seed 2`, ... give a
+#   fairer comparison of DDPG and TD3 than one run each.
