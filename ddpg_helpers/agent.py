@@ -59,10 +59,10 @@ class Agent:
         self.critic2_target = copy.deepcopy(self.critic2).requires_grad_(False) if self.td3 else None
 
         compiled = c.compile == "on" or (c.compile == "auto" and self.device.type == "cuda")
-        # Eager on a GPU: one fused kernel per optimiser step. Compiled, or on the CPU: foreach
-        # (a few multi-tensor ops, which the compiler fuses itself; on the CPU they beat Adam's
-        # default per-parameter loop for these small nets).
-        fused = {"fused": True} if self.device.type == "cuda" and not compiled else {"foreach": True}
+        # Eager: Adam's fused kernel, on the GPU and on the CPU (a third of the time of its
+        # default per-parameter loop for these small nets). Compiled: foreach, which the compiler
+        # fuses itself.
+        fused = {"foreach": True} if compiled else {"fused": True}
         critic_params = list(self.critic.parameters()) + (list(self.critic2.parameters()) if self.td3 else [])
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr, **fused)
         self.critic_opt = torch.optim.Adam(critic_params, lr=c.critic_lr, weight_decay=c.critic_weight_decay, **fused)

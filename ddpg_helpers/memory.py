@@ -76,7 +76,8 @@ class ReplayMemory:
 
     def state_dict(self) -> dict:
         """The filled part of the memory, for resuming a run."""
-        return {"data": self.data[: self.size].cpu(), "position": self.position, "size": self.size}
+        # clone: on the CPU a slice is a view, and saving it would write the whole buffer.
+        return {"data": self.data[: self.size].clone().cpu(), "position": self.position, "size": self.size}
 
     def load_state_dict(self, state: dict) -> None:
         size = int(state["size"])
