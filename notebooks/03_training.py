@@ -170,13 +170,16 @@ assert 0 < summary["episodes"] <= config.episodes and (run / "checkpoint.pt").is
 # Do not expect the orange curve to climb once and stay up. In one run with these settings
 # (seed 0, on a CPU) the evaluations first reached 93 at episode 90, then swung between about
 # -40 and 94, and the run ended at -5 after 200 episodes: the actor had settled at the bottom
-# again, saving force. Another seed, a GPU or another torch version moves the swings around. DDPG can lose a policy it has found: the critic keeps changing, and the actor follows
-# the critic's gradient wherever it points. In MountainCar every push costs a little reward now
+# again, saving force. Another seed, a GPU or another torch version moves the swings around.
+#
+# DDPG can lose a policy it has found: the critic keeps changing, and the actor follows the
+# critic's gradient wherever it points. In MountainCar every push costs a little reward now
 # while the flag pays only at the end, so a critic that turns a little pessimistic sends the
-# actor back to doing nothing. Setting `target_return=90` keeps the
-# first agent that reaches the flag. The project's trained agent (`trained/mcc`) was made that
-# way, with 20 evaluation episodes instead of 5 so that one lucky evaluation cannot stop the run;
-# it stopped at episode 135. Notebook 4 can show either.
+# actor back to doing nothing.
+#
+# Setting `target_return=90` keeps the first agent that reaches the flag. The project's trained
+# agent (`trained/mcc`) was made that way, with 20 evaluation episodes instead of 5 so that one
+# lucky evaluation cannot stop the run; it stopped at episode 135. Notebook 4 can show either.
 
 # %%
 history = nb.load_history(run)
