@@ -134,7 +134,7 @@ print(nb.device_report())
 # noise-free evaluation; the plot under it is redrawn each time an episode ends. A return of
 # about 90 means the car reached the flag (+100) with a little force spent on the way; a return
 # near 0 means the actor has learned to save force and stay at the bottom, the local optimum
-# MountainCar is known for. On a small 2-core CPU the full run takes about six minutes.
+# MountainCar is known for. On a small 2-core CPU the full run took three to seven minutes.
 
 # %%
 live_plot = nb.LiveRewardPlot(title="DDPG on MountainCarContinuous-v0")
@@ -167,10 +167,12 @@ assert 0 < summary["episodes"] <= config.episodes and (run / "checkpoint.pt").is
 # the critic learns that the flag pays. Orange: the noise-free evaluations every 5 episodes, the
 # actor alone.
 #
-# Do not expect the orange curve to climb once and stay up. In one run with these settings
-# (seed 0, on a CPU) the evaluations first reached 93 at episode 90, then swung between about
-# -40 and 94, and the run ended at -5 after 200 episodes: the actor had settled at the bottom
-# again, saving force. Another seed, a GPU or another torch version moves the swings around.
+# Do not expect the orange curve to climb once and stay up. In two runs with these settings
+# (seed 0, on a CPU, before and after a change in how the optimiser step is computed), the
+# evaluations first reached the flag at episode 50 and 90, fell back to about 0 and came back,
+# more than once; one run ended at 94, the other at -5, with the actor settled at the bottom
+# again, saving force. The final agent is whatever phase episode 200 happens to fall in; another
+# seed, a GPU or another torch version moves the swings around.
 #
 # DDPG can lose a policy it has found: the critic keeps changing, and the actor follows the
 # critic's gradient wherever it points. In MountainCar every push costs a little reward now
