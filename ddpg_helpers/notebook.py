@@ -130,8 +130,10 @@ def is_finished_run(path: Path) -> bool:
     return (path / "checkpoint.pt").is_file() and (path / "summary.json").is_file()
 
 
-def latest_run(runs: str | Path | None = None, env_id: str | None = "MountainCarContinuous-v0") -> Path | None:
-    """The most recently finished run folder in `runs` (default: `runs_dir()`) for `env_id`, or None."""
+def latest_run(runs: str | Path | None = None, env_id: str | None = "MountainCarContinuous-v0",
+               algo: str | None = None) -> Path | None:
+    """The most recently finished run folder in `runs` (default: `runs_dir()`) for `env_id` (and
+    `algo`, if given), or None. `env_id=None` accepts any env."""
     runs = Path(runs) if runs is not None else runs_dir()
     if not runs.is_dir():
         return None
@@ -140,21 +142,30 @@ def latest_run(runs: str | Path | None = None, env_id: str | None = "MountainCar
         if path.is_dir() and is_finished_run(path):
             summary = load_summary(path)
             if env_id is None or summary.get("env_id") == env_id:
-                found.append(((path / "summary.json").stat().st_mtime, path))
+                if algo is None or summary.get("algo") == algo:
+                    found.append(((path / "summary.json").stat().st_mtime, path))
     return max(found)[1] if found else None
+
+
+def find_shipped(relative: str | Path = SHIPPED_RUN) -> Path | None:
+    """A run folder the project ships (trained/mcc, trained/walker-td3), or None where this checkout lacks it."""
+    for root in (repo_root(), Path.cwd(), Path.cwd().parent, COLAB_CHECKOUT):
+        if root is not None and is_finished_run(root / relative):
+            return root / relative
+    return None
 
 
 def shipped_run() -> Path:
     """The trained agent that comes with the project (trained/mcc in the checkout)."""
-    for root in (repo_root(), Path.cwd(), Path.cwd().parent, COLAB_CHECKOUT):
-        if root is not None and is_finished_run(root / SHIPPED_RUN):
-            return root / SHIPPED_RUN
-    raise DDPGError(f"the shipped agent ({SHIPPED_RUN}) was not found; is this a checkout of {REPO_URL}?")
+    found = find_shipped(SHIPPED_RUN)
+    if found is None:
+        raise DDPGError(f"the shipped agent ({SHIPPED_RUN}) was not found; is this a checkout of {REPO_URL}?")
+    return found
 
 
-def is_shipped(run: str | Path) -> bool:
-    run = Path(run).resolve()
-    return run.parts[-2:] == SHIPPED_RUN.parts
+def is_shipped(run: str | Path, relative: str | Path = SHIPPED_RUN) -> bool:
+    """Whether `run` is the shipped agent at `relative` (trained/mcc by default)."""
+    return Path(run).resolve().parts[-2:] == Path(relative).parts
 
 
 def choose_run(run: str | Path | None = None, runs: str | Path | None = None,
@@ -276,32 +287,6 @@ def short_budget(config: Config, episodes: int = QUICK_EPISODES, max_episode_ste
     limit = min(max_episode_steps, config.max_episode_steps or max_episode_steps)
     return dataclasses.replace(budget(config, episodes), max_episode_steps=limit,
                                warmup_steps=min(warmup_steps, config.warmup_steps))
-
-
-def find_shipped(relative: str | Path = SHIPPED_WALKER) -> Path | None:
-    """A run folder the project ships (e.g. trained/walker-td3), or None where this checkout lacks it."""
-    for root in (repo_root(), Path.cwd(), Path.cwd().parent, COLAB_CHECKOUT):
-        if root is not None and is_finished_run(root / relative):
-            return root / relative
-    return None
-
-
-def is_shipped_walker(run: str | Path) -> bool:
-    return Path(run).resolve().parts[-2:] == SHIPPED_WALKER.parts
-
-
-def latest_algo_run(runs: str | Path, env_id: str, algo: str) -> Path | None:
-    """The most recently finished run folder in `runs` of `algo` on `env_id`, or None."""
-    runs = Path(runs)
-    if not runs.is_dir():
-        return None
-    found = []
-    for path in runs.iterdir():
-        if path.is_dir() and is_finished_run(path):
-            summary = load_summary(path)
-            if summary.get("env_id") == env_id and summary.get("algo") == algo:
-                found.append(((path / "summary.json").stat().st_mtime, path))
-    return max(found)[1] if found else None
 
 
 def train_or_resume(config: Config, out: str | Path, resume: bool = False, progress: bool = True, callback=None):

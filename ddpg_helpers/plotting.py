@@ -8,6 +8,22 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
+def eval_arrays(history: dict):
+    """The noise-free evaluations of a history as arrays: env steps, mean return, std."""
+    evals = history["evals"]
+    return tuple(np.array([e[k] for e in evals]) for k in ("env_steps", "mean", "std"))
+
+
+def _label_returns(ax, title):
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("return")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
 def reward_curve(history: dict, ax=None, title: str | None = None, window: int = 10):
     """Episode returns (with noise), their moving average, and the noise-free evaluations."""
     if ax is None:
@@ -19,18 +35,10 @@ def reward_curve(history: dict, ax=None, title: str | None = None, window: int =
         avg = np.convolve(returns, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1:], avg, color="tab:blue", lw=2, label=f"moving average ({window})")
     if history["evals"]:
-        e_steps = np.array([e["env_steps"] for e in history["evals"]])
-        mean = np.array([e["mean"] for e in history["evals"]])
-        std = np.array([e["std"] for e in history["evals"]])
+        e_steps, mean, std = eval_arrays(history)
         ax.errorbar(e_steps, mean, yerr=std, color="tab:orange", marker="o", ms=4, capsize=3, lw=1.5,
                     label="noise-free evaluation (mean ± std)")
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("return")
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    return ax
+    return _label_returns(ax, title)
 
 
 def save_reward_curve(history: dict, path: str | Path, title: str | None = None) -> None:
@@ -93,17 +101,9 @@ def compare_curves(histories: dict, ax=None, threshold: float | None = None, win
             ax.plot(steps[w - 1:], avg, color=color, lw=1, alpha=0.4,
                     label=f"{label}: training returns, moving average ({w})")
         if history["evals"]:
-            e_steps = np.array([e["env_steps"] for e in history["evals"]])
-            mean = np.array([e["mean"] for e in history["evals"]])
-            std = np.array([e["std"] for e in history["evals"]])
+            e_steps, mean, std = eval_arrays(history)
             ax.plot(e_steps, mean, color=color, lw=2, marker="o", ms=3, label=f"{label}: noise-free evaluation")
             ax.fill_between(e_steps, mean - std, mean + std, color=color, alpha=0.15)
     if threshold is not None:
         ax.axhline(threshold, color="gray", ls="--", lw=1, label=f"solved ({threshold:g})")
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("return")
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    return ax
+    return _label_returns(ax, title)

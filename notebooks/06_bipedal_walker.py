@@ -262,8 +262,8 @@ else:
 # %%
 RUN = None
 
-ddpg_run = nb.latest_algo_run(runs, WALKER, "ddpg")
-td3_run = nb.latest_algo_run(runs, WALKER, "td3")
+ddpg_run = nb.latest_run(runs, WALKER, "ddpg")
+td3_run = nb.latest_run(runs, WALKER, "td3")
 shipped = nb.find_shipped(nb.SHIPPED_WALKER)
 shown = {"DDPG": ddpg_run, "TD3": td3_run, "TD3 (shipped)": shipped}
 shown = {label: run for label, run in shown.items() if run is not None}
@@ -336,7 +336,7 @@ stride = nb.frame_stride_for(len(probe.actions), max_frames=200)
 episode = run_episode(agent, env, seed=0, record=True, frame_stride=stride, max_steps=config.max_episode_steps)
 env.close()
 limit = config.max_episode_steps or env.spec.max_episode_steps
-print(f"{show_run}" + (" (the walker the project ships)" if nb.is_shipped_walker(show_run) else ""))
+print(f"{show_run}" + (" (the walker the project ships)" if nb.is_shipped(show_run, nb.SHIPPED_WALKER) else ""))
 print(f"return {episode.total_return:.1f} in {len(episode.actions)} steps "
       f"({nb.walker_outcome(episode.rewards, limit)}); {len(episode.frames)} frames")
 assert abs(episode.total_return - probe.total_return) < 1e-3  # the same episode both times

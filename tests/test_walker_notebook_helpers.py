@@ -52,10 +52,11 @@ def test_find_shipped_finds_the_walker_or_says_none(tmp_path, monkeypatch):
     monkeypatch.setattr(nb, "COLAB_CHECKOUT", tmp_path / "no-colab")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(nb, "repo_root", lambda: tmp_path / "checkout")
-    assert nb.find_shipped() is None
+    assert nb.find_shipped(nb.SHIPPED_WALKER) is None
     shipped = fake_run(tmp_path / "checkout" / "trained" / "walker-td3")
-    assert nb.find_shipped() == shipped
-    assert nb.is_shipped_walker(shipped) and not nb.is_shipped_walker(tmp_path / "runs" / "walker-td3")
+    assert nb.find_shipped(nb.SHIPPED_WALKER) == shipped
+    assert nb.is_shipped(shipped, nb.SHIPPED_WALKER)
+    assert not nb.is_shipped(tmp_path / "runs" / "walker-td3", nb.SHIPPED_WALKER)
 
 
 def test_the_real_shipped_walker_is_a_finished_run_when_present():
@@ -66,17 +67,17 @@ def test_the_real_shipped_walker_is_a_finished_run_when_present():
     assert summary["env_id"] == "BipedalWalker-v3" and summary["algo"] == "td3"
 
 
-def test_latest_algo_run_is_the_newest_finished_run_of_the_algorithm(tmp_path):
-    assert nb.latest_algo_run(tmp_path / "nothing", "BipedalWalker-v3", "td3") is None
+def test_latest_run_of_an_algorithm_is_the_newest_finished_one(tmp_path):
+    assert nb.latest_run(tmp_path / "nothing", "BipedalWalker-v3", "td3") is None
     fake_run(tmp_path / "td3-old", mtime=1_000)
     new = fake_run(tmp_path / "td3-new", mtime=2_000)
     ddpg = fake_run(tmp_path / "ddpg", algo="ddpg", mtime=3_000)
     fake_run(tmp_path / "car", env_id="MountainCarContinuous-v0", algo="ddpg", mtime=4_000)
     fake_run(tmp_path / "td3-unfinished", finished=False)
-    assert nb.latest_algo_run(tmp_path, "BipedalWalker-v3", "td3") == new
-    assert nb.latest_algo_run(tmp_path, "BipedalWalker-v3", "ddpg") == ddpg
-    assert nb.latest_algo_run(tmp_path, "MountainCarContinuous-v0", "td3") is None
-    assert nb.latest_algo_run(tmp_path, "MountainCarContinuous-v0", "ddpg") == tmp_path / "car"
+    assert nb.latest_run(tmp_path, "BipedalWalker-v3", "td3") == new
+    assert nb.latest_run(tmp_path, "BipedalWalker-v3", "ddpg") == ddpg
+    assert nb.latest_run(tmp_path, "MountainCarContinuous-v0", "td3") is None
+    assert nb.latest_run(tmp_path, "MountainCarContinuous-v0", "ddpg") == tmp_path / "car"
 
 
 # --- train or resume -------------------------------------------------------------------------
