@@ -8,7 +8,8 @@ import numpy as np
 
 
 def shrink(frames, max_frames: int = 200, scale: float = 0.5) -> list[np.ndarray]:
-    """Keep at most `max_frames` evenly spaced frames, each downscaled by `scale` (nearest pixel).
+    """Keep at most `max_frames` evenly spaced frames, each downscaled by `scale` (area-averaged,
+    so thin lines such as MountainCar's track stay lines instead of dots).
 
     A 999-step MountainCar episode at 600x400 is ~720 MB of pixels and about 40 MB as the PNGs
     that `to_jshtml` embeds: twice matplotlib's default `animation.embed_limit` (20 MB), past which
@@ -18,8 +19,11 @@ def shrink(frames, max_frames: int = 200, scale: float = 0.5) -> list[np.ndarray
     if len(frames) > max_frames:
         frames = [frames[i] for i in np.linspace(0, len(frames) - 1, max_frames).round().astype(int)]
     if scale != 1:
-        step = max(1, round(1 / scale))
-        frames = [np.ascontiguousarray(f[::step, ::step]) for f in frames]
+        from PIL import Image
+
+        h, w = frames[0].shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        frames = [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BOX)) for f in frames]
     return frames
 
 
