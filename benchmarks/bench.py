@@ -36,7 +36,7 @@ class Ours:
         # Episodes capped at `chunk` steps: one call of train_episode is one timed chunk of the real loop.
         cfg = make_config(**{**config.to_dict(), "max_episode_steps": chunk, "warmup_steps": 0, "eval_every": 0})
         self.trainer = Trainer(cfg)
-        self.threads = cfg.threads or 1
+        self.threads = cfg.threads or DEFAULT_THREADS
 
     def run(self, steps):
         torch.set_num_threads(self.threads)

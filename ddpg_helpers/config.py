@@ -85,7 +85,7 @@ class Config:
     compile: str = "auto"
     """capture the update with torch.compile: 'on', 'off', or 'auto' (on for cuda, off for cpu)"""
     threads: int = 0
-    """CPU threads for torch (0: one thread, fastest for these small nets)"""
+    """CPU threads for torch (0: torch's default, all cores; 1 can be faster on a busy machine)"""
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)

@@ -174,7 +174,8 @@ class Trainer:
         self.env = make_env(c.env_id)
         self.eval_env = make_env(c.env_id)
         self.device = pick_device(c.device)
-        torch.set_num_threads(c.threads or 1)
+        if c.threads:
+            torch.set_num_threads(c.threads)
         torch.manual_seed(c.seed)
         self.rng = np.random.default_rng(c.seed)
         obs_dim = self.env.observation_space.shape[0]
