@@ -4,5 +4,5 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    # Tests run side by side with nothing else to gain from threads on small tensors.
+    # One thread: the learning tests' numbers then do not depend on how many cores the machine has.
     torch.set_num_threads(1)
