@@ -167,12 +167,10 @@ assert 0 < summary["episodes"] <= config.episodes and (run / "checkpoint.pt").is
 # the critic learns that the flag pays. Orange: the noise-free evaluations every 5 episodes, the
 # actor alone.
 #
-# Do not expect the orange curve to climb once and stay up. In two runs with these settings
-# (seed 0, on a CPU, before and after a change in how the optimiser step is computed), the
-# evaluations first reached the flag at episode 50 and 90, fell back to about 0 and came back,
-# more than once; one run ended at 94, the other at -5, with the actor settled at the bottom
-# again, saving force. The final agent is whatever phase episode 200 happens to fall in; another
-# seed, a GPU or another torch version moves the swings around.
+# Do not expect the orange curve to climb once and stay up. With these settings the
+# evaluations typically reach the flag, fall back to about 0 and come back, more than once (the
+# shipped agent's curve in the README shows it). The final agent is whatever phase episode 200
+# happens to fall in; another seed, a GPU or another torch version moves the swings around.
 #
 # DDPG can lose a policy it has found: the critic keeps changing, and the actor follows the
 # critic's gradient wherever it points. In MountainCar every push costs a little reward now
@@ -181,7 +179,8 @@ assert 0 < summary["episodes"] <= config.episodes and (run / "checkpoint.pt").is
 #
 # Setting `target_return=90` keeps the first agent that reaches the flag. The project's trained
 # agent (`trained/mcc`) was made that way, with 20 evaluation episodes instead of 5 so that one
-# lucky evaluation cannot stop the run; it stopped at episode 135. Notebook 4 can show either.
+# lucky evaluation cannot stop the run (its `summary.json` says where it stopped). Notebook 4 can
+# show either.
 
 # %%
 history = nb.load_history(run)
