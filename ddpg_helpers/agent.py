@@ -75,8 +75,8 @@ class Agent:
         self._actor_params = list(self.actor.parameters())
         self._step = self._update_step
         if compiled:
-            # On a GPU, compiling with CUDA graphs replays the whole update (critic, actor,
-            # targets) as one launch instead of ~50 small kernels driven from Python.
+            # On a GPU, "reduce-overhead" records the compiled update's kernels in CUDA graphs
+            # and replays them, instead of launching ~50 small kernels from Python one by one.
             mode = "reduce-overhead" if self.device.type == "cuda" else None
             self._step = torch.compile(self._update_step, mode=mode)
 
