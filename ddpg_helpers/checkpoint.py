@@ -14,6 +14,7 @@ from .errors import DDPGError
 
 FORMAT = 1
 CHECKPOINT = "checkpoint.pt"
+REQUIRED = {"config", "env_id", "obs_dim", "act_dim", "action_low", "action_high", "actor", "critic"}
 
 
 def atomic_write(path: str | Path, write) -> None:
@@ -27,6 +28,8 @@ def atomic_write(path: str | Path, write) -> None:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a run's files are ordinary ones
     try:
         write(tmp)
+        with open(tmp, "rb+") as f:  # on disk before the rename, so a machine crash cannot swap in an empty file
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -53,6 +56,6 @@ def load_payload(path: str | Path) -> dict:
         payload = torch.load(file, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
         raise DDPGError(f"checkpoint {file} is truncated or corrupt ({type(e).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "actor" not in payload:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or not REQUIRED <= set(payload):
         raise DDPGError(f"{file} is not a ddpg_helpers checkpoint")
     return payload

@@ -75,6 +75,8 @@ def cmd_train(args) -> dict:
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
     if args.resume is not None:
+        if args.out is not None or args.overwrite:
+            raise DDPGError("--resume continues the run in its own folder; it takes no --out or --overwrite")
         given = {k: v for k, v in overrides.items() if v is not None}
         allowed = {"episodes", "total_steps", "target_return", "device", "eval_every", "checkpoint_every"}
         if set(given) - allowed:
@@ -93,8 +95,9 @@ def cmd_evaluate(args) -> dict:
 
     from . import training
 
-    if args.episodes <= 0:
-        raise DDPGError(f"--episodes must be positive, got {args.episodes}")
+    for flag in ("episodes", "gif_fps", "gif_stride"):
+        if getattr(args, flag) <= 0:
+            raise DDPGError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
     agent, config, _ = training.load_agent(args.run, env_id=args.env, device=args.device)
     env = training.make_env(config.env_id)
     returns = training.evaluate(agent, env, args.episodes, args.seed, config.max_episode_steps)
@@ -119,15 +122,21 @@ def cmd_export(args) -> dict:
     from . import checkpoint, training
 
     payload = checkpoint.load_payload(args.run)
-    if args.dest.exists() and any(args.dest.iterdir()) and not args.overwrite:
-        raise DDPGError(f"{args.dest} is not empty; pass --overwrite to replace it")
+    run = checkpoint.resolve(args.run).parent
+    if args.dest.exists() and not args.dest.is_dir():
+        raise DDPGError(f"{args.dest} exists and is not a folder")
+    if args.dest.exists() and args.dest.resolve() == run.resolve():
+        raise DDPGError("export needs a destination other than the run itself")
+    if args.dest.exists() and any(args.dest.iterdir()):
+        if not args.overwrite:
+            raise DDPGError(f"{args.dest} is not empty; pass --overwrite to replace it")
+        training.prepare_out(args.dest, overwrite=True)  # clears an earlier export's files and snapshots
     drop = {"rng", "noise_state", "torch_rng", "actor_opt", "critic_opt", "format"}
     if not args.keep_memory:
         drop.add("memory")
     slim = {k: v for k, v in payload.items() if k not in drop}
     args.dest.mkdir(parents=True, exist_ok=True)
     checkpoint.save(args.dest / checkpoint.CHECKPOINT, slim)
-    run = checkpoint.resolve(args.run).parent
     for name in training.RUN_FILES[1:]:
         if (run / name).exists():
             shutil.copyfile(run / name, args.dest / name)

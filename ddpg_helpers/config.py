@@ -21,7 +21,7 @@ class Config:
     episodes: int = 200
     """number of training episodes"""
     total_steps: int | None = None
-    """optional cap on env steps over the whole run (stops mid-episode budget at episode end)"""
+    """optional cap on env steps over the whole run (the last episode stops where the cap is reached)"""
     max_episode_steps: int | None = None
     """optional cap on steps per episode; None keeps the env's own time limit (999 for MountainCar)"""
     batch_size: int = 128

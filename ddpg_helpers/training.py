@@ -28,7 +28,8 @@ RUN_FILES = ("checkpoint.pt", "metrics.csv", "config.json", "summary.json", "rew
 # --- plumbing: env, device, run folder ------------------------------------------------------
 
 def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
-    """gymnasium.make with one-line errors for an unknown id or a non-continuous action space."""
+    """gymnasium.make with one-line errors for an unknown id, a non-continuous action space, or
+    observations that are not a flat vector (the nets take one)."""
     if render_mode == "rgb_array" and not os.environ.get("DISPLAY"):
         # pygame draws rgb_array frames off-screen; without this, SDL looks for a display on a
         # headless machine and prints an XDG_RUNTIME_DIR error (the frames come out right anyway).
@@ -37,10 +38,18 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
         env = gym.make(env_id, render_mode=render_mode)
     except gym.error.Error as e:
         raise DDPGError(f"unknown environment id {env_id!r} ({e})") from None
+    except Exception as e:  # an entry point that fails to import or to build
+        raise DDPGError(f"cannot make environment {env_id!r} ({type(e).__name__}: {e})") from None
+    problem = None
     if not isinstance(env.action_space, gym.spaces.Box):
+        problem = (f"{env_id} has a {type(env.action_space).__name__} action space; "
+                   "DDPG needs a continuous (Box) one")
+    elif not isinstance(env.observation_space, gym.spaces.Box) or len(env.observation_space.shape) != 1:
+        problem = (f"{env_id} has observations of shape {getattr(env.observation_space, 'shape', None)}; "
+                   "these nets need a flat vector")
+    if problem:
         env.close()
-        raise DDPGError(f"{env_id} has a {type(env.action_space).__name__} action space; "
-                        "DDPG needs a continuous (Box) one")
+        raise DDPGError(problem)
     return env
 
 
@@ -79,11 +88,16 @@ def check_config(c: Config) -> None:
                  "policy_delay", "frame_stride"):
         if getattr(c, name) <= 0:
             raise DDPGError(f"{name} must be positive, got {getattr(c, name)}")
-    for name in ("eval_every", "checkpoint_every", "warmup_steps", "threads"):
+    for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "threads"):
         if getattr(c, name) < 0:
             raise DDPGError(f"{name} must not be negative, got {getattr(c, name)}")
-    if c.total_steps is not None and c.total_steps <= 0:
-        raise DDPGError(f"total_steps must be positive, got {c.total_steps}")
+    for name in ("total_steps", "max_episode_steps"):
+        if getattr(c, name) is not None and getattr(c, name) <= 0:
+            raise DDPGError(f"{name} must be positive, got {getattr(c, name)}")
+    if c.sigma_decay <= 0:
+        raise DDPGError(f"sigma_decay must be positive, got {c.sigma_decay}")
+    if c.memory_size < c.batch_size:
+        raise DDPGError(f"memory_size ({c.memory_size}) must hold at least one batch ({c.batch_size})")
     if c.algo not in ("ddpg", "td3"):
         raise DDPGError(f"unknown algo {c.algo!r} (choose 'ddpg' or 'td3')")
     if c.noise not in ("blog", "gaussian"):
@@ -111,8 +125,11 @@ class Episode:
         return float(self.rewards.sum())
 
     def save(self, path: str | Path) -> None:
-        checkpoint.atomic_write(path, lambda tmp: np.savez_compressed(
-            open(tmp, "wb"), observations=self.observations, actions=self.actions, rewards=self.rewards))
+        def write(tmp):
+            with open(tmp, "wb") as f:  # a file object: given a name, numpy would append ".npz"
+                np.savez_compressed(f, observations=self.observations, actions=self.actions, rewards=self.rewards)
+
+        checkpoint.atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | Path) -> Episode:
@@ -298,6 +315,8 @@ class Trainer:
             state["rng"] = self.rng.bit_generator.state
             state["noise_state"] = torch.as_tensor(getattr(self.noise, "state", np.zeros(0)))
             state["torch_rng"] = torch.get_rng_state()
+            if self.device.type == "cuda":  # sampling and TD3's target noise draw on the GPU
+                state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
     def save(self, path: str | Path, with_memory: bool = True) -> None:
@@ -320,7 +339,7 @@ class Trainer:
         if missing:
             raise DDPGError(f"{checkpoint.resolve(path)} is an exported agent without its training state "
                             f"({', '.join(sorted(missing))}) and cannot be resumed")
-        config = Config.from_dict({**payload["config"], **overrides})
+        config = config_from(payload, path, **overrides)
         trainer = cls(config)
         trainer.agent.load_state_dict(payload)
         trainer.memory.load_state_dict(payload["memory"])
@@ -328,9 +347,14 @@ class Trainer:
         if hasattr(trainer.noise, "state"):
             trainer.noise.state = payload["noise_state"].numpy()
         torch.set_rng_state(payload["torch_rng"])
+        if "cuda_rng" in payload and trainer.device.type == "cuda":
+            torch.cuda.set_rng_state(payload["cuda_rng"], trainer.device)
         trainer.history = payload["history"]
         trainer.episode, trainer.env_steps = payload["episode"], payload["env_steps"]
-        trainer.wall_time, trainer.solved_at = payload["wall_time"], payload["solved_at"]
+        trainer.wall_time = payload["wall_time"]
+        # The first evaluation that reached the (possibly new) target.
+        trainer.solved_at = next((e for e in trainer.history["evals"]
+                                  if trainer.threshold is not None and e["mean"] >= trainer.threshold), None)
         return trainer
 
     def summary(self) -> dict:
@@ -413,10 +437,24 @@ def resume(out: str | Path, progress: bool = True, callback=None, **overrides) -
     """Continue the run in `out` from its last checkpoint (e.g. with more `episodes`)."""
     out = Path(out)
     trainer = Trainer.resume(out, **overrides)
+    if trainer.done:
+        c = trainer.config
+        why = (f"reached its target return {c.target_return} at episode {trainer.solved_at['episode']}; "
+               "pass a higher --target-return (inf: none)" if trainer.episode < c.episodes
+               else f"has run its {c.episodes} episodes; pass a larger --episodes")
+        raise DDPGError(f"{out} is finished: it {why} to go on")
     for stale in out.glob(".*.tmp"):  # a write that a kill cut short; the file it was replacing is intact
         stale.unlink()
     trainer.run_episodes(out, progress, callback)
     return finish(trainer, out)
+
+
+def config_from(payload: dict, path, **overrides) -> Config:
+    """The run's Config from a checkpoint payload (with overrides), as a one-line error if it does not fit."""
+    try:
+        return Config.from_dict({**payload["config"], **overrides})
+    except (TypeError, ValueError) as e:
+        raise DDPGError(f"{checkpoint.resolve(path)} holds a config this version cannot read ({e})") from None
 
 
 def list_snapshots(run: str | Path) -> list[Path]:
@@ -430,7 +468,7 @@ def load_agent(path: str | Path, env_id: str | None = None, device: str = "auto"
     With `env_id`, refuse a checkpoint that was trained on another env.
     """
     payload = checkpoint.load_payload(path)
-    config = Config.from_dict(payload["config"])
+    config = config_from(payload, path)
     if env_id is not None and env_id != payload["env_id"]:
         raise DDPGError(f"{checkpoint.resolve(path)} was trained on {payload['env_id']}, not {env_id}")
     env = make_env(payload["env_id"])

@@ -1,4 +1,5 @@
 import copy
+import shutil
 
 import numpy as np
 import pytest
@@ -34,17 +35,40 @@ def test_td_target_bootstraps_unless_terminated():
 
 def test_truncated_transitions_keep_bootstrapping_in_the_training_loop():
     """A time-limit end is stored with terminated=0, so its target still includes gamma * Q'."""
+    import gymnasium as gym
+
     from ddpg_helpers import Trainer
 
-    trainer = Trainer(Config(episodes=1, max_episode_steps=5, eval_every=0, record_final=False))
-    trainer.train_episode()  # 5 steps, cut by the cap: truncated, never terminated
-    assert trainer.history["length"] == [5]
+    trainer = Trainer(Config(episodes=1, eval_every=0, record_final=False))
+    trainer.env = gym.make("MountainCarContinuous-v0", max_episode_steps=5)  # the env's own time limit
+    trainer.train_episode()
+    assert trainer.history["length"] == [5]  # cut by the env: truncated, never terminated
     assert trainer.memory.data[:5, trainer.memory._slices["terminated"]].sum() == 0
     agent = trainer.agent
     batch = trainer.memory.split(trainer.memory.data[:5])
     with torch.no_grad():
         q_next = agent.critic_target(batch.next_obs, agent.actor_target(batch.next_obs))
     torch.testing.assert_close(agent.target(batch), batch.reward + 0.999 * q_next)
+
+
+def test_a_real_end_is_stored_as_terminated():
+    import gymnasium as gym
+
+    from ddpg_helpers import Trainer
+
+    class NearTheFlag(gym.Wrapper):
+        def reset(self, **kwargs):
+            _, info = self.env.reset(**kwargs)
+            self.env.unwrapped.state = np.array([0.44, 0.07])  # a few pushes from the flag
+            return self.env.unwrapped.state.astype(np.float32), info
+
+    trainer = Trainer(Config(episodes=1, eval_every=0, record_final=False))
+    trainer.env = NearTheFlag(gym.make("MountainCarContinuous-v0"))
+    trainer.agent.act = lambda obs: np.ones(1, dtype=np.float32)  # full throttle to the right
+    trainer.train_episode()
+    n = trainer.history["length"][0]
+    terminated = trainer.memory.data[:n, trainer.memory._slices["terminated"]].flatten().tolist()
+    assert n < 20 and terminated == [0.0] * (n - 1) + [1.0]
 
 
 def test_targets_start_as_copies_of_the_online_nets():
@@ -139,6 +163,8 @@ def test_act_returns_numpy_in_bounds():
     assert isinstance(action, np.ndarray) and action.shape == (1,) and abs(action[0]) <= 1
 
 
+@pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
+                    reason="torch.compile on the CPU needs a C++ compiler")
 def test_compiled_update_matches_eager():
     """The fast path (torch.compile; CUDA graphs on a GPU) learns exactly what the eager path learns."""
     eager, fast = make_agent(), make_agent()

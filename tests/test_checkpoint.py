@@ -86,3 +86,16 @@ def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path):
     assert resumed.history["return"] == straight.history["return"]
     for p, q in zip(resumed.agent.actor.parameters(), straight.agent.actor.parameters()):
         assert torch.equal(p, q)
+
+
+def test_a_run_stopped_at_its_target_resumes_only_past_a_new_target(tmp_path):
+    from ddpg_helpers import resume
+
+    out = tmp_path / "solved"
+    config = Config(**{**TINY, "episodes": 3, "eval_every": 1, "target_return": -1e9})
+    first = train(config, out, progress=False)
+    assert first.history["episode"] == [0]  # any return beats -1e9: it stopped after one episode
+    with pytest.raises(DDPGError, match="reached its target return"):
+        resume(out, progress=False, episodes=3)
+    more = resume(out, progress=False, target_return=float("inf"))
+    assert more.history["episode"] == [0, 1, 2] and not more.summary["solved"]

@@ -82,6 +82,11 @@ def test_refuses_to_overwrite_a_run(run):
     (["--episodes", "0"], "episodes must be positive"),
     (["--episodes", "-3"], "episodes must be positive"),
     (["--algo", "sac"], "unknown algo"),
+    (["--env", "no_such_module:Env-v0"], "cannot make environment"),
+    (["--env", "CarRacing-v3"], "flat vector"),
+    (["--sigma-decay", "0"], "sigma_decay must be positive"),
+    (["--max-episode-steps", "0"], "max_episode_steps must be positive"),
+    (["--memory-size", "64", "--batch-size", "128"], "must hold at least one batch"),
 ])
 def test_bad_training_input(tmp_path, args, needle):
     out = tmp_path / "never"
@@ -97,3 +102,35 @@ def test_bad_checkpoints(run, tmp_path):
     assert_one_line_error(cli("evaluate", truncated), "truncated or corrupt")
     assert_one_line_error(cli("evaluate", out, "--env", "BipedalWalker-v3"), "trained on MountainCarContinuous-v0")
     assert_one_line_error(cli("evaluate", out, "--episodes", "0"), "--episodes must be positive")
+    assert_one_line_error(cli("evaluate", out, "--gif", tmp_path / "x.gif", "--gif-stride", "0"),
+                          "--gif-stride must be positive")
+    foreign = tmp_path / "foreign.pt"
+    import torch
+
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    payload["config"]["a_field_from_elsewhere"] = 1
+    torch.save(payload, foreign)
+    assert_one_line_error(cli("evaluate", foreign), "config this version cannot read")
+
+
+def test_resume_refuses_a_finished_run_and_says_how_to_go_on(run):
+    out, _ = run
+    before = (out / "checkpoint.pt").read_bytes()
+    assert_one_line_error(cli("train", "--resume", out, "--no-progress"), "has run its 2 episodes", "--episodes")
+    assert_one_line_error(cli("train", "--resume", out, "--out", out), "takes no --out")
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_export_refuses_its_own_run_and_a_file(run, tmp_path):
+    out, _ = run
+    assert_one_line_error(cli("export", out, out, "--overwrite"), "other than the run itself")
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert_one_line_error(cli("export", out, a_file), "not a folder")
+    dest = tmp_path / "exported"
+    assert cli("export", out, dest).returncode == 0
+    stale = dest / "snapshots" / "episode_0999.pt"
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
+    assert cli("export", out, dest, "--overwrite").returncode == 0
+    assert not stale.exists() and (dest / "checkpoint.pt").is_file()
