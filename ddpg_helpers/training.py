@@ -118,7 +118,6 @@ class Episode:
     actions: np.ndarray
     rewards: np.ndarray
     frames: list = field(default_factory=list)
-    frame_stride: int = 1
 
     @property
     def total_return(self) -> float:
@@ -157,7 +156,7 @@ def run_episode(agent: Agent, env: gym.Env, seed: int, record: bool = False, fra
         if terminated or truncated or (max_steps is not None and t >= max_steps):
             break
     return Episode(np.asarray(observations, np.float32), np.asarray(actions, np.float32),
-                   np.asarray(rewards, np.float32), frames, frame_stride)
+                   np.asarray(rewards, np.float32), frames)
 
 
 def evaluate(agent: Agent, env: gym.Env, episodes: int, seed: int, max_steps: int | None = None) -> list[float]:
