@@ -20,6 +20,12 @@ from .config import Config, field_docs, make_config
 from .errors import DDPGError
 
 
+RESUME_FLAGS = {"episodes", "total_steps", "target_return", "device", "threads", "eval_every", "checkpoint_every",
+                "snapshot_every"}
+"""Config fields a resumed run may change: how long it goes on, where it runs, how often it saves.
+The rest would make the continued run a different experiment from the one its history records."""
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per Config field; defaults are None so only what the user typed overrides."""
     hints, docs = typing.get_type_hints(Config), field_docs()
@@ -47,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(BipedalWalker-v3) starts from its tuned values; flags override both.")
     train.add_argument("--out", type=Path, help="run folder (default: runs/ENV-ALGO-sSEED)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    train.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder")
+    train.add_argument("--resume", type=Path, metavar="RUN",
+                       help="continue the run in this folder with its own settings; only " + ", ".join(
+                           "--" + a.replace("_", "-") for a in sorted(RESUME_FLAGS)) + " may change")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_config_flags(train)
 
@@ -78,9 +86,8 @@ def cmd_train(args) -> dict:
         if args.out is not None or args.overwrite:
             raise DDPGError("--resume continues the run in its own folder; it takes no --out or --overwrite")
         given = {k: v for k, v in overrides.items() if v is not None}
-        allowed = {"episodes", "total_steps", "target_return", "device", "eval_every", "checkpoint_every"}
-        if set(given) - allowed:
-            raise DDPGError(f"--resume only takes {', '.join('--' + a.replace('_', '-') for a in sorted(allowed))}")
+        if set(given) - RESUME_FLAGS:
+            raise DDPGError(f"--resume only takes {', '.join('--' + a.replace('_', '-') for a in sorted(RESUME_FLAGS))}")
         result = training.resume(args.resume, progress=not args.no_progress, **given)
     else:
         config = make_config(**{k: v for k, v in overrides.items() if k != "env_id" or v is not None})

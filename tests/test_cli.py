@@ -121,6 +121,21 @@ def test_resume_refuses_a_finished_run_and_says_how_to_go_on(run):
     assert (out / "checkpoint.pt").read_bytes() == before
 
 
+def test_resume_takes_machine_and_schedule_flags_but_not_learning_settings(tmp_path):
+    out = tmp_path / "mcc"
+    assert cli("train", "--env", "MountainCarContinuous-v0", "--seed", "0", "--out", out, *TINY).returncode == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    assert_one_line_error(cli("train", "--resume", out, "--episodes", "3", "--batch-size", "64"),
+                          "--resume only takes", "--threads")
+    assert (out / "checkpoint.pt").read_bytes() == before
+    proc = cli("train", "--resume", out, "--episodes", "3", "--threads", "1", "--snapshot-every", "3", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["episodes"] == 3
+    config = json.loads((out / "config.json").read_text())
+    assert config["threads"] == 1 and config["snapshot_every"] == 3 and config["batch_size"] == 128
+    assert sorted(p.name for p in (out / "snapshots").glob("*.pt")) == ["episode_0003.pt"]
+
+
 def test_export_refuses_its_own_run_and_a_file(run, tmp_path):
     out, _ = run
     assert_one_line_error(cli("export", out, out, "--overwrite"), "other than the run itself")
