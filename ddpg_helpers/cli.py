@@ -19,11 +19,14 @@ from pathlib import Path
 from .config import Config, field_docs, make_config
 from .errors import DDPGError
 
-
 RESUME_FLAGS = {"episodes", "total_steps", "target_return", "device", "threads", "eval_every", "checkpoint_every",
                 "snapshot_every"}
 """Config fields a resumed run may change: how long it goes on, where it runs, how often it saves.
 The rest would make the continued run a different experiment from the one its history records."""
+
+
+def _flags(names) -> str:
+    return ", ".join("--" + name.replace("_", "-") for name in sorted(names))
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run folder (default: runs/ENV-ALGO-sSEED)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     train.add_argument("--resume", type=Path, metavar="RUN",
-                       help="continue the run in this folder with its own settings; only " + ", ".join(
-                           "--" + a.replace("_", "-") for a in sorted(RESUME_FLAGS)) + " may change")
+                       help=f"continue the run in this folder; only {_flags(RESUME_FLAGS)} may change")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_config_flags(train)
 
@@ -87,7 +89,7 @@ def cmd_train(args) -> dict:
             raise DDPGError("--resume continues the run in its own folder; it takes no --out or --overwrite")
         given = {k: v for k, v in overrides.items() if v is not None}
         if set(given) - RESUME_FLAGS:
-            raise DDPGError(f"--resume only takes {', '.join('--' + a.replace('_', '-') for a in sorted(RESUME_FLAGS))}")
+            raise DDPGError(f"--resume only takes {_flags(RESUME_FLAGS)}")
         result = training.resume(args.resume, progress=not args.no_progress, **given)
     else:
         config = make_config(**{k: v for k, v in overrides.items() if k != "env_id" or v is not None})
