@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--overwrite", action="store_true")
     ex.add_argument("--keep-memory", action="store_true",
                     help="keep the replay memory (the states the agent visited, for plots)")
+    ex.add_argument("--no-snapshots", action="store_true", help="leave out the run's snapshots of earlier episodes")
     return parser
 
 
@@ -149,7 +150,7 @@ def cmd_export(args) -> dict:
     for name in training.RUN_FILES[1:]:
         if (run / name).exists():
             shutil.copyfile(run / name, args.dest / name)
-    for snap in training.list_snapshots(run):
+    for snap in [] if args.no_snapshots else training.list_snapshots(run):
         (args.dest / training.SNAPSHOTS).mkdir(exist_ok=True)
         shutil.copyfile(snap, args.dest / training.SNAPSHOTS / snap.name)
     return {"exported": str(args.dest), "bytes": (args.dest / checkpoint.CHECKPOINT).stat().st_size}

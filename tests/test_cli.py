@@ -149,3 +149,15 @@ def test_export_refuses_its_own_run_and_a_file(run, tmp_path):
     stale.write_bytes(b"old")
     assert cli("export", out, dest, "--overwrite").returncode == 0
     assert not stale.exists() and (dest / "checkpoint.pt").is_file()
+
+
+def test_export_leaves_snapshots_out_on_request(tmp_path):
+    out = tmp_path / "mcc"
+    proc = cli("train", "--env", "MountainCarContinuous-v0", "--out", out, "--snapshot-every", "1", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    snapshots = {"episode_0000.pt", "episode_0001.pt", "episode_0002.pt"}  # the untrained nets, then each episode
+    assert {p.name for p in (out / "snapshots").glob("*.pt")} == snapshots
+    assert cli("export", out, tmp_path / "all").returncode == 0
+    assert {p.name for p in (tmp_path / "all" / "snapshots").glob("*.pt")} == snapshots
+    assert cli("export", out, tmp_path / "slim", "--no-snapshots").returncode == 0
+    assert not (tmp_path / "slim" / "snapshots").exists() and (tmp_path / "slim" / "summary.json").is_file()

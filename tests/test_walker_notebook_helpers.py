@@ -12,7 +12,7 @@ import pytest
 from ddpg_helpers import Config, make_config, plotting
 from ddpg_helpers import notebook as nb
 from ddpg_helpers.errors import DDPGError
-from ddpg_helpers.training import make_env
+from ddpg_helpers.training import load_agent, make_env, run_episode
 
 # --- budget ----------------------------------------------------------------------------------
 
@@ -65,6 +65,18 @@ def test_the_real_shipped_walker_is_a_finished_run_when_present():
         pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
     summary = nb.load_summary(found)
     assert summary["env_id"] == "BipedalWalker-v3" and summary["algo"] == "td3"
+    assert summary["solved"] and summary["final_eval_mean"] >= 300
+
+
+def test_the_real_shipped_walker_walks_to_the_end_when_present():
+    found = nb.find_shipped(nb.SHIPPED_WALKER)
+    if found is None:
+        pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
+    agent, _, _ = load_agent(found, env_id="BipedalWalker-v3")
+    env = make_env("BipedalWalker-v3")
+    episode = run_episode(agent, env, seed=0)  # the first episode of the README's evaluate command
+    assert nb.walker_outcome(episode.rewards, env.spec.max_episode_steps) == "reached the end"
+    assert episode.total_return >= 300
 
 
 def test_latest_run_of_an_algorithm_is_the_newest_finished_one(tmp_path):
