@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py                      # both envs, CPU or GPU (whichever is there)
     python benchmarks/bench.py --envs mcc --solve-seeds 5
+    python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
 (naive, eager, compiled, SB3, naive, ...) so that a change in the machine's load hits all of them
@@ -29,6 +30,8 @@ from ddpg_helpers.training import Trainer, pick_device  # noqa: E402
 DEFAULT_THREADS = torch.get_num_threads()
 BASE = "naive, 1 thread"
 ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3"}
+# The RL Baselines3 Zoo's TD3 sizes for the walker, which the package's preset trades for smaller ones.
+ZOO_WALKER_SIZES = dict(actor_hidden=(400, 300), critic_state_hidden=400, critic_hidden=(300,), batch_size=256)
 
 
 class Ours:
@@ -95,6 +98,23 @@ def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
     return rates
 
 
+def walker_sizes(device, chunk: int, repeats: int) -> None:
+    """TD3 on BipedalWalker-v3 in the package's own loop: the preset's nets and batch vs the Zoo's."""
+    preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="off")
+    impls = {f"preset: {list(preset.actor_hidden)} nets, batch {preset.batch_size}": Ours(preset, chunk),
+             "Zoo: [400, 300] nets, batch 256": Ours(make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES}), chunk)}
+    rates = steps_per_second(impls, chunk, repeats)
+    base = statistics.median(rates[list(impls)[1]])
+    print(f"\n## BipedalWalker-v3, TD3 (ddpg_helpers eager): env steps/s, one update per step, "
+          f"{repeats} x {chunk} steps\n")
+    print("| sizes | median steps/s | min - max | vs Zoo sizes |")
+    print("|---|---:|---:|---:|")
+    for name, r in rates.items():
+        print(f"| {name} | {statistics.median(r):.0f} | {min(r):.0f} - {max(r):.0f} | "
+              f"{statistics.median(r) / base:.2f}x |")
+    sys.stdout.flush()
+
+
 def machine(device) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -107,7 +127,7 @@ def machine(device) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--envs", nargs="+", default=["mcc", "walker"], choices=sorted(ENVS))
+    p.add_argument("--envs", nargs="+", default=["mcc", "walker"], choices=sorted(ENVS) + ["walker-sizes"])
     p.add_argument("--device", default="auto")
     p.add_argument("--chunk", type=int, default=1000, help="env steps per timed chunk")
     p.add_argument("--repeats", type=int, default=5, help="timed chunks per implementation")
@@ -119,7 +139,9 @@ def main(argv=None):
     print(f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}")
     print(f"# command: python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
 
-    for key in args.envs:
+    if "walker-sizes" in args.envs:
+        walker_sizes(device, args.chunk, args.repeats)
+    for key in (k for k in args.envs if k in ENVS):
         config = make_config(ENVS[key], device=str(device))
         # The ratios are against the blog's loop with one thread, the setting that suits it best
         # on a small CPU; with torch's default thread count it is shown too, as a user would run it.

@@ -25,8 +25,8 @@
 # trained walker.
 #
 # **How long this takes.** A full run of either algorithm is up to 2,000 episodes, on the order
-# of a million env steps, each followed by one gradient update of nets with 400 and 300 units.
-# On a CPU that is many hours per algorithm. On Colab choose **Runtime > Change runtime type >
+# of a million env steps, each followed by one gradient update of nets with two layers of 256
+# units. On a CPU that is hours per algorithm. On Colab choose **Runtime > Change runtime type >
 # GPU** before you start, save the runs to Google Drive, and resume after a disconnect (both
 # explained below). Or set `TRAIN = False` below and look at the walker the project ships.
 # With `DDPG_QUICK=1` set (as in the project's notebook tests) each algorithm trains for a few
@@ -138,7 +138,9 @@ env.close()
 # large and decays over 30 episodes) were chosen for a two-number state and one reward at the
 # flag. For the walker the package has a preset, `PRESETS["BipedalWalker-v3"]`, taken from the
 # tuned TD3 settings of the RL Baselines3 Zoo: a 200,000-transition memory, gamma 0.98, 10,000
-# random warm-up steps, a small constant Gaussian noise, nets of 400 and 300 units.
+# random warm-up steps, a small constant Gaussian noise. Its nets (two layers of 256 units) and
+# batch (128) are smaller than the Zoo's (400 and 300 units, 256): on a CPU an update costs about
+# 2.5 times less (BENCHMARKS.md), and on a CPU the updates are nearly all of the training time.
 #
 # "The blog's DDPG" here means the blog's algorithm with these settings. Both runs below start
 # from `make_config(WALKER, ...)` and differ only in `algo`, so any difference between their
@@ -203,7 +205,7 @@ else:
 # ## DDPG on the walker
 #
 # The progress bar shows the last training episode's return (with noise) and the latest
-# noise-free evaluation (every 25 episodes, 5 episodes each); the plot under it is redrawn every
+# noise-free evaluation (every 25 episodes, 10 episodes each); the plot under it is redrawn every
 # 10 episodes. Early returns near -100 are falls. Do not expect a steady climb: DDPG's critic
 # overestimates the value of the actions its actor picks, the actor exploits those errors, and
 # the walker can lose a gait it had found.
