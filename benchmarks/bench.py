@@ -37,7 +37,8 @@ ZOO_WALKER_SIZES = dict(actor_hidden=(400, 300), critic_state_hidden=400, critic
 class Ours:
     def __init__(self, config, chunk):
         # Episodes capped at `chunk` steps: one call of train_episode is one timed chunk of the real loop.
-        cfg = make_config(**{**config.to_dict(), "max_episode_steps": chunk, "warmup_steps": 0, "eval_every": 0})
+        cfg = make_config(**{**config.to_dict(), "max_episode_steps": chunk, "warmup_steps": 0, "learning_starts": 0,
+                                 "eval_every": 0})
         self.trainer = Trainer(cfg)
         self.threads = cfg.threads or DEFAULT_THREADS
 

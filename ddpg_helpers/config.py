@@ -48,6 +48,8 @@ class Config:
     """gradient updates after each env step"""
     warmup_steps: int = 0
     """env steps with uniform random actions before the actor acts"""
+    learning_starts: int = 0
+    """env steps before the first gradient update (0: as soon as the memory holds one batch)"""
     noise: str = "blog"
     """exploration noise: 'blog' (mean-reverting, uniform kicks) or 'gaussian'"""
     sigma_start: float = 1.0
@@ -104,7 +106,7 @@ class Config:
 
 # Tuned settings per env, applied on top of the defaults by `make_config` (explicit values win).
 # BipedalWalker-v3 follows the RL Baselines3 Zoo's tuned TD3 (gamma 0.98, 200k memory, 10k random
-# warm-up steps, Gaussian noise 0.1, lr 1e-3, tau 0.005) with the original DDPG paper's critic
+# warm-up steps before the first update, Gaussian noise 0.1, lr 1e-3, tau 0.005) with the original DDPG paper's critic
 # shape (the action joins at the second layer, as in the blog's critic). The nets are [256, 256]
 # and the batch 128 instead of the Zoo's [400, 300] and 256: one update costs 2.5x less, which is
 # what decides whether a million steps fit on a laptop CPU (BENCHMARKS.md).
@@ -113,7 +115,7 @@ PRESETS: dict[str, dict] = {
         episodes=2000, gamma=0.98, tau=0.005, batch_size=128, memory_size=200_000,
         actor_lr=1e-3, critic_lr=1e-3, critic_weight_decay=0.0,
         actor_hidden=(256, 256), critic_state_hidden=256, critic_hidden=(256,),
-        warmup_steps=10_000, noise="gaussian", sigma_start=0.1, sigma_end=0.1,
+        warmup_steps=10_000, learning_starts=10_000, noise="gaussian", sigma_start=0.1, sigma_end=0.1,
         eval_every=25, eval_episodes=10, checkpoint_every=10,
     ),
 }

@@ -276,7 +276,8 @@ QUICK_WARMUP_STEPS = 100
 
 def short_budget(config: Config, episodes: int = QUICK_EPISODES, max_episode_steps: int = QUICK_MAX_EPISODE_STEPS,
                  warmup_steps: int = QUICK_WARMUP_STEPS) -> Config:
-    """`budget`, and in quick mode also short episodes and a short random warm-up.
+    """`budget`, and in quick mode also short episodes and a short random warm-up (before which
+    nothing is learned, as in the full config).
 
     For envs whose episodes and warm-up are long (BipedalWalker: up to 1600 steps per episode,
     10,000 random steps first), a few episodes alone would still take minutes and never reach
@@ -286,7 +287,8 @@ def short_budget(config: Config, episodes: int = QUICK_EPISODES, max_episode_ste
         return config
     limit = min(max_episode_steps, config.max_episode_steps or max_episode_steps)
     return dataclasses.replace(budget(config, episodes), max_episode_steps=limit,
-                               warmup_steps=min(warmup_steps, config.warmup_steps))
+                               warmup_steps=min(warmup_steps, config.warmup_steps),
+                               learning_starts=min(warmup_steps, config.learning_starts))
 
 
 def train_or_resume(config: Config, out: str | Path, resume: bool = False, progress: bool = True, callback=None):

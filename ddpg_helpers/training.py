@@ -88,7 +88,7 @@ def check_config(c: Config) -> None:
                  "policy_delay", "frame_stride"):
         if getattr(c, name) <= 0:
             raise DDPGError(f"{name} must be positive, got {getattr(c, name)}")
-    for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "threads"):
+    for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "learning_starts", "threads"):
         if getattr(c, name) < 0:
             raise DDPGError(f"{name} must not be negative, got {getattr(c, name)}")
     for name in ("total_steps", "max_episode_steps"):
@@ -229,7 +229,7 @@ class Trainer:
             ep_return += float(reward)
             t += 1
             self.env_steps += 1
-            if len(memory) >= c.batch_size:
+            if len(memory) >= c.batch_size and self.env_steps >= c.learning_starts:
                 for _ in range(c.updates_per_step):
                     critic_loss, actor_loss = agent.update(memory.sample(c.batch_size))
                     losses[0] += critic_loss

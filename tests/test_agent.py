@@ -51,6 +51,20 @@ def test_truncated_transitions_keep_bootstrapping_in_the_training_loop():
     torch.testing.assert_close(agent.target(batch), batch.reward + 0.999 * q_next)
 
 
+def test_no_update_before_learning_starts():
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(episodes=3, max_episode_steps=150, learning_starts=200, batch_size=16, eval_every=0,
+                             record_final=False))
+    actor_before = [p.clone() for p in trainer.agent.actor.parameters()]
+    trainer.train_episode()  # at most 150 steps: the memory holds many batches, but learning has not started
+    assert trainer.agent.updates == 0 and len(trainer.memory) == trainer.env_steps > 16
+    assert all(torch.equal(a, b) for a, b in zip(actor_before, trainer.agent.actor.parameters()))
+    while trainer.env_steps < 200:
+        trainer.train_episode()
+    assert trainer.agent.updates == trainer.env_steps - 199  # one per step from step 200 on
+
+
 def test_a_real_end_is_stored_as_terminated():
     import gymnasium as gym
 
