@@ -122,11 +122,13 @@ class Agent:
         return critic_loss.detach(), actor_loss.detach()
 
     def update(self, batch: Batch):
-        """One gradient step; returns (critic_loss, actor_loss) as device tensors (no host sync)."""
+        """One gradient step; returns (critic_loss, actor_loss) as device tensors (no host sync),
+        with actor_loss None where the actor did not move."""
         # TD3 change 3: the actor and the targets move only every `policy_delay` critic updates.
         update_actor = not self.td3 or self.updates % self.config.policy_delay == 0
         self.updates += 1
-        return self._step(batch, update_actor)
+        critic_loss, actor_loss = self._step(batch, update_actor)
+        return critic_loss, actor_loss if update_actor else None
 
     # Checkpointing
     def modules(self) -> dict:

@@ -16,13 +16,10 @@ import types
 import typing
 from pathlib import Path
 
-from .config import Config, field_docs, make_config
+from .config import RESUMABLE, Config, field_docs, make_config
 from .errors import DDPGError
 
-RESUME_FLAGS = {"episodes", "total_steps", "target_return", "device", "threads", "eval_every", "checkpoint_every",
-                "snapshot_every"}
-"""Config fields a resumed run may change: how long it goes on, where it runs, how often it saves.
-The rest would make the continued run a different experiment from the one its history records."""
+RESUME_FLAGS = RESUMABLE
 
 
 def _flags(names) -> str:
@@ -133,6 +130,9 @@ def cmd_export(args) -> dict:
 
     payload = checkpoint.load_payload(args.run)
     run = checkpoint.resolve(args.run).parent
+    if not (run / "summary.json").is_file():
+        raise DDPGError(f"{run} is not a finished run (no summary.json): finish it first with "
+                        f"train --resume {run}")
     if args.dest.exists() and not args.dest.is_dir():
         raise DDPGError(f"{args.dest} exists and is not a folder")
     if args.dest.exists() and args.dest.resolve() == run.resolve():
@@ -141,7 +141,7 @@ def cmd_export(args) -> dict:
         if not args.overwrite:
             raise DDPGError(f"{args.dest} is not empty; pass --overwrite to replace it")
         training.prepare_out(args.dest, overwrite=True)  # clears an earlier export's files and snapshots
-    drop = {"rng", "noise_state", "torch_rng", "actor_opt", "critic_opt", "format"}
+    drop = {"rng", "noise_state", "torch_rng", "cuda_rng", "actor_opt", "critic_opt", "format"}
     if not args.keep_memory:
         drop.add("memory")
     slim = {k: v for k, v in payload.items() if k not in drop}

@@ -104,6 +104,12 @@ class Config:
         return cls(**values)
 
 
+RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "eval_every",
+                       "checkpoint_every", "snapshot_every"})
+"""Config fields a resumed run may change: how long it goes on, where it runs, how often it saves.
+The rest would make the continued run a different experiment from the one its history records."""
+
+
 # Tuned settings per env, applied on top of the defaults by `make_config` (explicit values win).
 # BipedalWalker-v3 follows the RL Baselines3 Zoo's tuned TD3 (gamma 0.98, 200k memory, 10k random
 # warm-up steps before the first update, Gaussian noise 0.1, lr 1e-3, tau 0.005) with the original DDPG paper's critic

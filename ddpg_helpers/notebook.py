@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import Config
+from .config import RESUMABLE, Config
 from .errors import DDPGError
 
 REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"
@@ -295,9 +295,10 @@ def train_or_resume(config: Config, out: str | Path, resume: bool = False, progr
     """Train `config` from scratch into `out` (replacing a run there), or continue the run in `out`.
 
     With `resume`, a checkpoint in `out` (from a run that was interrupted, or one that finished and
-    should go on) is continued up to `config.episodes` episodes, with its own saved settings for
-    everything else. Where `out` holds no checkpoint yet, it trains from scratch, so the same cell
-    works before and after a disconnect. Returns the `TrainResult`.
+    should go on) is continued up to `config.episodes` episodes; a run that needs no more is
+    returned as it is. Where `out` holds no checkpoint yet, it trains from scratch, so the same cell
+    works before and after a disconnect. A run trained with other settings (other than how long it
+    goes on and where it runs) is refused rather than mixed. Returns the `TrainResult`.
     """
     from .training import resume as resume_run
     from .training import train
@@ -310,7 +311,12 @@ def train_or_resume(config: Config, out: str | Path, resume: bool = False, progr
             if name in saved and saved[name] != getattr(config, name):
                 raise DDPGError(f"{out} holds a {saved[name]} run, not {getattr(config, name)}; "
                                 "set resume to False to replace it")
-        return resume_run(out, progress=progress, callback=callback, episodes=config.episodes)
+        wanted = config.to_dict()
+        for name, value in wanted.items():
+            if name in saved and name not in RESUMABLE and saved[name] != value:
+                raise DDPGError(f"{out} holds a run with {name}={saved[name]!r}, not {value!r}; "
+                                "set resume to False to replace it")
+        return resume_run(out, progress=progress, callback=callback, finished_ok=True, episodes=config.episodes)
     return train(config, out, overwrite=True, progress=progress, callback=callback)
 
 

@@ -94,8 +94,12 @@ def check_config(c: Config) -> None:
     for name in ("total_steps", "max_episode_steps"):
         if getattr(c, name) is not None and getattr(c, name) <= 0:
             raise DDPGError(f"{name} must be positive, got {getattr(c, name)}")
-    if c.sigma_decay <= 0:
-        raise DDPGError(f"sigma_decay must be positive, got {c.sigma_decay}")
+    for name in ("sigma_decay", "actor_lr", "critic_lr"):
+        if getattr(c, name) <= 0:
+            raise DDPGError(f"{name} must be positive, got {getattr(c, name)}")
+    for name in ("policy_noise", "noise_clip", "critic_weight_decay"):
+        if getattr(c, name) < 0:
+            raise DDPGError(f"{name} must not be negative, got {getattr(c, name)}")
     if c.memory_size < c.batch_size:
         raise DDPGError(f"memory_size ({c.memory_size}) must hold at least one batch ({c.batch_size})")
     if c.algo not in ("ddpg", "td3"):
@@ -217,7 +221,7 @@ class Trainer:
         half_range = (self.action_high - self.action_low) / 2
         ep_return, t = 0.0, 0
         losses = torch.zeros(2, device=self.device)
-        n_updates = 0
+        n_updates = n_actor_updates = 0
         while True:
             if self.env_steps < c.warmup_steps:
                 action = self.rng.uniform(self.action_low, self.action_high).astype(np.float32)
@@ -233,12 +237,15 @@ class Trainer:
                 for _ in range(c.updates_per_step):
                     critic_loss, actor_loss = agent.update(memory.sample(c.batch_size))
                     losses[0] += critic_loss
-                    losses[1] += actor_loss
                     n_updates += 1
+                    if actor_loss is not None:  # TD3 moves its actor every policy_delay updates only
+                        losses[1] += actor_loss
+                        n_actor_updates += 1
             out_of_steps = c.total_steps is not None and self.env_steps >= c.total_steps
             if terminated or truncated or out_of_steps or (c.max_episode_steps and t >= c.max_episode_steps):
                 break
-        mean_losses = (losses / max(n_updates, 1)).tolist() if n_updates else [math.nan, math.nan]
+        mean_losses = [losses[0].item() / n_updates if n_updates else math.nan,
+                       losses[1].item() / n_actor_updates if n_actor_updates else math.nan]
         h = self.history
         h["episode"].append(self.episode)
         h["return"].append(ep_return)
@@ -432,18 +439,37 @@ def train(config: Config | None = None, out: str | Path | None = None, overwrite
     return finish(trainer, out)
 
 
-def resume(out: str | Path, progress: bool = True, callback=None, **overrides) -> TrainResult:
-    """Continue the run in `out` from its last checkpoint (e.g. with more `episodes`)."""
+def why_finished(trainer: Trainer) -> str:
+    """What stopped a finished run, and which flag takes it further."""
+    c = trainer.config
+    if trainer.episode >= c.episodes:
+        return f"has run its {c.episodes} episodes; pass a larger --episodes"
+    if c.total_steps is not None and trainer.env_steps >= c.total_steps:
+        return f"has run its {c.total_steps} env steps; pass a larger --total-steps"
+    return (f"reached its target return {c.target_return} at episode {trainer.solved_at['episode']}; "
+            "pass a higher --target-return (inf: none)")
+
+
+def resume(out: str | Path, progress: bool = True, callback=None, finished_ok: bool = False,
+           **overrides) -> TrainResult:
+    """Continue the run in `out` from its last checkpoint (e.g. with more `episodes`).
+
+    A run that is already finished is refused, or with `finished_ok` returned as it is. One whose
+    process was killed after its last checkpoint but before its summary gets its files written.
+    """
     out = Path(out)
     trainer = Trainer.resume(out, **overrides)
+    for stale in [*out.glob(".*.tmp"), *(out / SNAPSHOTS).glob(".*.tmp")]:
+        stale.unlink()  # a write that a kill cut short; the file it was replacing is intact
     if trainer.done:
-        c = trainer.config
-        why = (f"reached its target return {c.target_return} at episode {trainer.solved_at['episode']}; "
-               "pass a higher --target-return (inf: none)" if trainer.episode < c.episodes
-               else f"has run its {c.episodes} episodes; pass a larger --episodes")
-        raise DDPGError(f"{out} is finished: it {why} to go on")
-    for stale in out.glob(".*.tmp"):  # a write that a kill cut short; the file it was replacing is intact
-        stale.unlink()
+        if not (out / "summary.json").is_file():
+            return finish(trainer, out)
+        if not finished_ok:
+            raise DDPGError(f"{out} is finished: it {why_finished(trainer)} to go on")
+        final = out / "final_episode.npz"
+        return TrainResult(trainer.agent, trainer.config, trainer.history,
+                           json.loads((out / "summary.json").read_text()),
+                           Episode.load(final) if final.is_file() else None, out)
     trainer.run_episodes(out, progress, callback)
     return finish(trainer, out)
 

@@ -176,9 +176,11 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 #
 # - `TRAIN = False` skips the two training cells; the rest of the notebook then shows the latest
 #   finished runs in the runs folder, or the walker the project ships.
-# - `RESUME = True` continues the checkpoints in the run folders instead of starting over: after
-#   a disconnect, run the notebook again from the top with it set (and `SAVE_TO_DRIVE` as before).
-#   Raising `episodes` in the configs above and resuming trains a finished run further.
+# - `RESUME = True` (the default) continues the checkpoints in the run folders: after a
+#   disconnect, run the notebook again from the top (with `SAVE_TO_DRIVE` as before). A run that
+#   already finished is shown as it is, not trained again; raising `episodes` in the configs above
+#   trains it further. A run folder trained with other settings is refused, not mixed in.
+# - `RESUME = False` starts both runs over and **replaces** what their folders hold.
 #
 # The same from a terminal (or a Colab cell starting with `!`) is the command line's `--resume`,
 # printed below for these run folders.
@@ -186,7 +188,7 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 # %%
 SAVE_TO_DRIVE = False
 TRAIN = True
-RESUME = False
+RESUME = True
 
 runs = nb.runs_dir(use_drive=SAVE_TO_DRIVE)
 ddpg_out = runs / nb.run_name(ddpg_config)
@@ -361,7 +363,7 @@ assert gif.stat().st_size > 0
 # %% [markdown]
 # ## Going further
 #
-# - Train longer: raise `episodes` in the configs and run again with `RESUME = True`, or
+# - Train longer: raise `episodes` in the configs and run the notebook again, or
 #   `python -m ddpg_helpers train --resume RUN --episodes 3000`.
 # - Stop at "solved": `python -m ddpg_helpers train --env BipedalWalker-v3 --algo td3
 #   --target-return 300` stops at the first noise-free evaluation whose mean reaches 300 (raise

@@ -65,6 +65,25 @@ def test_no_update_before_learning_starts():
     assert trainer.agent.updates == trainer.env_steps - 199  # one per step from step 200 on
 
 
+def test_td3_history_averages_the_actor_loss_over_the_actor_updates_only():
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(algo="td3", episodes=1, max_episode_steps=40, batch_size=16, eval_every=0,
+                             record_final=False))
+    step, seen = trainer.agent._step, []
+
+    def spy(batch, update_actor):
+        critic_loss, actor_loss = step(batch, update_actor)
+        if update_actor:
+            seen.append(actor_loss.item())
+        return critic_loss, actor_loss
+
+    trainer.agent._step = spy
+    trainer.train_episode()
+    assert 0 < len(seen) < trainer.agent.updates  # the delay skipped some
+    assert trainer.history["actor_loss"][0] == pytest.approx(np.mean(seen), rel=1e-5)
+
+
 def test_a_real_end_is_stored_as_terminated():
     import gymnasium as gym
 

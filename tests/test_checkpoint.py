@@ -74,18 +74,23 @@ def test_loading_never_executes_code(tmp_path):
     assert not marker.exists()
 
 
-def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path):
-    config = Config(**{**TINY, "episodes": 4, "checkpoint_every": 2})
+@pytest.mark.parametrize("algo", ["ddpg", "td3"])
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo):
+    config = Config(**{**TINY, "episodes": 4, "checkpoint_every": 2, "algo": algo})
     straight = train(config, tmp_path / "straight", progress=False)
-    first = train(Config(**{**TINY, "episodes": 2}), tmp_path / "split", progress=False)
+    first = train(Config(**{**TINY, "episodes": 2, "algo": algo}), tmp_path / "split", progress=False)
     assert first.history["return"] == straight.history["return"][:2]
     from ddpg_helpers import resume
 
     resumed = resume(tmp_path / "split", progress=False, episodes=4)
     assert resumed.history["episode"] == [0, 1, 2, 3]
     assert resumed.history["return"] == straight.history["return"]
-    for p, q in zip(resumed.agent.actor.parameters(), straight.agent.actor.parameters()):
-        assert torch.equal(p, q)
+    assert resumed.agent.updates == straight.agent.updates  # TD3's delay keeps its phase
+    for name in ("actor", "critic", "critic2"):
+        if algo == "ddpg" and name == "critic2":
+            continue
+        for p, q in zip(getattr(resumed.agent, name).parameters(), getattr(straight.agent, name).parameters()):
+            assert torch.equal(p, q)
 
 
 def test_a_run_stopped_at_its_target_resumes_only_past_a_new_target(tmp_path):
@@ -99,3 +104,32 @@ def test_a_run_stopped_at_its_target_resumes_only_past_a_new_target(tmp_path):
         resume(out, progress=False, episodes=3)
     more = resume(out, progress=False, target_return=float("inf"))
     assert more.history["episode"] == [0, 1, 2] and not more.summary["solved"]
+
+
+def test_a_run_stopped_at_its_step_cap_says_which_flag_goes_on(tmp_path):
+    from ddpg_helpers import resume
+
+    out = tmp_path / "capped"
+    first = train(Config(**{**TINY, "episodes": 5, "total_steps": 200}), out, progress=False)
+    assert first.summary["env_steps"] == 200 and first.summary["episodes"] < 5
+    with pytest.raises(DDPGError, match="has run its 200 env steps; pass a larger --total-steps"):
+        resume(out, progress=False)
+    more = resume(out, progress=False, total_steps=400)
+    assert more.summary["env_steps"] == 400
+    assert more.history["episode"] == list(range(more.summary["episodes"]))
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
+    from ddpg_helpers import resume
+
+    out = tmp_path / "run"
+    done = train(Config(**TINY), out, progress=False)
+    for name in ("summary.json", "metrics.csv", "reward_curve.png"):  # what finish() writes after the loop
+        (out / name).unlink()
+    finished = resume(out, progress=False)
+    assert finished.history["return"] == done.history["return"]  # no episode trained again
+    assert finished.summary["episodes"] == 2 and (out / "summary.json").is_file() and (out / "metrics.csv").is_file()
+    again = resume(out, progress=False, finished_ok=True)  # now finished: returned as it is
+    assert again.summary == finished.summary
+    with pytest.raises(DDPGError, match="is finished"):
+        resume(out, progress=False)

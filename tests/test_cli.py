@@ -85,6 +85,8 @@ def test_refuses_to_overwrite_a_run(run):
     (["--env", "no_such_module:Env-v0"], "cannot make environment"),
     (["--env", "CarRacing-v3"], "flat vector"),
     (["--sigma-decay", "0"], "sigma_decay must be positive"),
+    (["--actor-lr", "0"], "actor_lr must be positive"),
+    (["--noise-clip", "-0.5"], "noise_clip must not be negative"),
     (["--max-episode-steps", "0"], "max_episode_steps must be positive"),
     (["--memory-size", "64", "--batch-size", "128"], "must hold at least one batch"),
 ])
@@ -149,6 +151,15 @@ def test_export_refuses_its_own_run_and_a_file(run, tmp_path):
     stale.write_bytes(b"old")
     assert cli("export", out, dest, "--overwrite").returncode == 0
     assert not stale.exists() and (dest / "checkpoint.pt").is_file()
+
+
+def test_export_refuses_a_run_without_its_summary(run, tmp_path):
+    out, _ = run
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "checkpoint.pt").write_bytes((out / "checkpoint.pt").read_bytes())  # killed before its summary
+    assert_one_line_error(cli("export", unfinished, tmp_path / "dest"), "not a finished run", "--resume")
+    assert not (tmp_path / "dest").exists()
 
 
 def test_export_leaves_snapshots_out_on_request(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -110,6 +111,24 @@ def test_train_or_resume_continues_a_run_and_trains_afresh_otherwise(tmp_path):
     assert nb.load_summary(out)["episodes"] == 3
     fresh = nb.train_or_resume(tiny(1), out, resume=False)  # replaces the run
     assert fresh.history["episode"] == [0] and nb.load_summary(out)["episodes"] == 1
+
+
+def test_train_or_resume_returns_a_finished_run_without_training_it_again(tmp_path):
+    out = tmp_path / "run"
+    first = nb.train_or_resume(tiny(2), out, resume=True)
+    before = (out / "checkpoint.pt").stat().st_mtime_ns
+    again = nb.train_or_resume(tiny(2), out, resume=True)  # "Run all" again after it finished
+    assert again.history["return"] == first.history["return"] and again.summary == first.summary
+    assert (out / "checkpoint.pt").stat().st_mtime_ns == before  # nothing rewritten
+
+
+def test_train_or_resume_refuses_a_run_with_other_settings(tmp_path):
+    out = tmp_path / "run"
+    nb.train_or_resume(tiny(1), out)
+    before = (out / "checkpoint.pt").read_bytes()
+    with pytest.raises(DDPGError, match="holds a run with gamma=0.999, not 0.9"):
+        nb.train_or_resume(dataclasses.replace(tiny(2), gamma=0.9), out, resume=True)
+    assert (out / "checkpoint.pt").read_bytes() == before
 
 
 def test_train_or_resume_refuses_another_algorithms_run(tmp_path):
