@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import RESUMABLE, Config
 from .errors import DDPGError
@@ -318,6 +319,34 @@ def train_or_resume(config: Config, out: str | Path, resume: bool = False, progr
                                 "set resume to False to replace it")
         return resume_run(out, progress=progress, callback=callback, finished_ok=True, episodes=config.episodes)
     return train(config, out, overwrite=True, progress=progress, callback=callback)
+
+
+class Walk(NamedTuple):
+    episode: object  # training.Episode, with its frames
+    stride: int  # every stride-th step was rendered
+    fps: int  # the env's frames per second
+    outcome: str  # walker_outcome: 'fell', 'reached the end' or 'time limit'
+
+
+def record_walk(run: str | Path, seed: int = 0, max_frames: int = 200) -> Walk:
+    """A noise-free episode of a run's agent on env seed `seed`, with about `max_frames` frames.
+
+    The episode is played once without pictures to learn its length, then again rendering only
+    every `stride`-th frame: a 1,600-step walker episode at full size is over a gigabyte of
+    pixels.
+    """
+    from .training import load_agent, make_env, run_episode
+
+    agent, config, _ = load_agent(run)
+    env = make_env(config.env_id, render_mode="rgb_array")
+    probe = run_episode(agent, env, seed, max_steps=config.max_episode_steps)
+    stride = frame_stride_for(len(probe.actions), max_frames)
+    episode = run_episode(agent, env, seed, record=True, frame_stride=stride, max_steps=config.max_episode_steps)
+    env.close()
+    if abs(episode.total_return - probe.total_return) > 1e-3:
+        raise DDPGError(f"{config.env_id} did not replay the same episode on seed {seed}")
+    limit = config.max_episode_steps or env.spec.max_episode_steps
+    return Walk(episode, stride, env.metadata["render_fps"], walker_outcome(episode.rewards, limit))
 
 
 def walker_outcome(rewards, time_limit: int) -> str:

@@ -188,7 +188,7 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 # %%
 SAVE_TO_DRIVE = False
 TRAIN = True
-RESUME = True
+RESUME = not QUICK  # True; a quick check (DDPG_QUICK=1) always trains afresh
 
 runs = nb.runs_dir(use_drive=SAVE_TO_DRIVE)
 ddpg_out = runs / nb.run_name(ddpg_config)
@@ -325,25 +325,18 @@ for label, run in shown.items():
 # ## Watching the walker
 #
 # The TD3 walker (the latest trained one, else the shipped one; or `RUN`), noise-free, on env
-# seed 0. The episode is played once without pictures to learn its length, then again rendering
-# only every few frames, about 200 in all: a 1,600-step episode at full size would be over a
-# gigabyte of pixels and far past matplotlib's embed limit. `animation.jshtml` shrinks the frames
-# and raises if any would be cut (notebook 4 explains the limit).
+# seed 0. `nb.record_walk` plays the episode once without pictures to learn its length, then
+# again rendering only every few frames, about 200 in all: a 1,600-step episode at full size
+# would be over a gigabyte of pixels and far past matplotlib's embed limit. `animation.jshtml`
+# shrinks the frames and raises if any would be cut (notebook 4 explains the limit).
 
 # %%
 show_run = Path(RUN) if RUN is not None else td3_run or shipped or ddpg_run
-agent, config, _ = load_agent(show_run)
-env = make_env(config.env_id, render_mode="rgb_array")
-fps = env.metadata["render_fps"]
-probe = run_episode(agent, env, seed=0, max_steps=config.max_episode_steps)
-stride = nb.frame_stride_for(len(probe.actions), max_frames=200)
-episode = run_episode(agent, env, seed=0, record=True, frame_stride=stride, max_steps=config.max_episode_steps)
-env.close()
-limit = config.max_episode_steps or env.spec.max_episode_steps
+walk = nb.record_walk(show_run, seed=0, max_frames=200)
+episode, stride, fps = walk.episode, walk.stride, walk.fps
 print(f"{show_run}" + (" (the walker the project ships)" if nb.is_shipped(show_run, nb.SHIPPED_WALKER) else ""))
-print(f"return {episode.total_return:.1f} in {len(episode.actions)} steps "
-      f"({nb.walker_outcome(episode.rewards, limit)}); {len(episode.frames)} frames")
-assert abs(episode.total_return - probe.total_return) < 1e-3  # the same episode both times
+print(f"return {episode.total_return:.1f} in {len(episode.actions)} steps ({walk.outcome}); "
+      f"{len(episode.frames)} frames")
 
 html = animation.jshtml(episode.frames, interval_ms=1000 / fps * stride)  # real time
 print(f"{animation.embedded_frames(html)} frames, {len(html) / 2**20:.2f} MB of HTML")
@@ -359,6 +352,21 @@ gif = runs / f"{show_run.name}.gif"
 animation.save_gif(episode.frames, gif, fps=max(1, round(fps / stride)))
 print(f"{gif} ({gif.stat().st_size / 1024:.0f} KiB)")
 assert gif.stat().st_size > 0
+
+# %% [markdown]
+# ## And the blog's DDPG on the walker
+#
+# The latest DDPG run, on the same env seed: set its gait (or its fall) beside TD3's. There is
+# none to show until one is trained above; the project ships a TD3 walker only.
+
+# %%
+if ddpg_run is not None and ddpg_run != show_run:
+    ddpg_walk = nb.record_walk(ddpg_run, seed=0, max_frames=200)
+    print(f"{ddpg_run}: return {ddpg_walk.episode.total_return:.1f} in {len(ddpg_walk.episode.actions)} steps "
+          f"({ddpg_walk.outcome})")
+    display(HTML(animation.jshtml(ddpg_walk.episode.frames, interval_ms=1000 / ddpg_walk.fps * ddpg_walk.stride)))
+else:
+    print("no DDPG walker to show: train one above (TRAIN = True)")
 
 # %% [markdown]
 # ## Going further

@@ -138,6 +138,21 @@ def test_train_or_resume_refuses_another_algorithms_run(tmp_path):
         nb.train_or_resume(tiny(2, "td3"), out, resume=True)
 
 
+# --- watching a run -------------------------------------------------------------------------
+
+def test_record_walk_renders_about_max_frames_of_the_noise_free_episode(tmp_path):
+    out = tmp_path / "run"
+    nb.train_or_resume(dataclasses.replace(tiny(1), max_episode_steps=None, eval_episodes=1), out)
+    agent, _, _ = load_agent(out)
+    plain = run_episode(agent, make_env("MountainCarContinuous-v0"), seed=3)
+    walk = nb.record_walk(out, seed=3, max_frames=50)
+    assert walk.episode.total_return == pytest.approx(plain.total_return)  # the same episode, with pictures
+    n = len(plain.actions)
+    assert walk.stride == -(-n // 50) and len(walk.episode.frames) == 1 + n // walk.stride <= 51
+    assert walk.episode.frames[0].shape == (400, 600, 3) and walk.fps == 30
+    assert walk.outcome == ("time limit" if n == 999 else "reached the end")
+
+
 # --- how an episode ended --------------------------------------------------------------------
 
 def test_walker_outcome_from_rewards():
