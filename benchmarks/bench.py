@@ -99,21 +99,26 @@ def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
     return rates
 
 
+def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_column: str) -> None:
+    """One markdown table: median and range of each implementation's chunks, and the ratio to `base`."""
+    base_median = statistics.median(rates[base])
+    print(f"\n## {title}\n")
+    print(f"| {first_column} | median steps/s | min - max | {ratio_column} |")
+    print("|---|---:|---:|---:|")
+    for name, r in rates.items():
+        med = statistics.median(r)
+        print(f"| {name} | {med:.0f} | {min(r):.0f} - {max(r):.0f} | {med / base_median:.2f}x |")
+    sys.stdout.flush()
+
+
 def walker_sizes(device, chunk: int, repeats: int) -> None:
     """TD3 on BipedalWalker-v3 in the package's own loop: the preset's nets and batch vs the Zoo's."""
     preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="off")
     impls = {f"preset: {list(preset.actor_hidden)} nets, batch {preset.batch_size}": Ours(preset, chunk),
              "Zoo: [400, 300] nets, batch 256": Ours(make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES}), chunk)}
-    rates = steps_per_second(impls, chunk, repeats)
-    base = statistics.median(rates[list(impls)[1]])
-    print(f"\n## BipedalWalker-v3, TD3 (ddpg_helpers eager): env steps/s, one update per step, "
-          f"{repeats} x {chunk} steps\n")
-    print("| sizes | median steps/s | min - max | vs Zoo sizes |")
-    print("|---|---:|---:|---:|")
-    for name, r in rates.items():
-        print(f"| {name} | {statistics.median(r):.0f} | {min(r):.0f} - {max(r):.0f} | "
-              f"{statistics.median(r) / base:.2f}x |")
-    sys.stdout.flush()
+    print_rates(f"BipedalWalker-v3, TD3 (ddpg_helpers eager): env steps/s, one update per step, "
+                f"{repeats} x {chunk} steps", steps_per_second(impls, chunk, repeats), base=list(impls)[1],
+                first_column="sizes", ratio_column="vs Zoo sizes")
 
 
 def machine(device) -> str:
@@ -156,16 +161,10 @@ def main(argv=None):
                 impls["SB3 DDPG (RL Zoo settings)"] = SB3(config, str(device))
             except ImportError:
                 pass
-        rates = steps_per_second(impls, args.chunk, args.repeats)
-        base = statistics.median(rates[BASE])
-        print(f"\n## {config.env_id}: env steps/s, one update per step, batch {config.batch_size}, "
-              f"actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps\n")
-        print("| implementation | median steps/s | min - max | vs naive, 1 thread |")
-        print("|---|---:|---:|---:|")
-        for name, r in rates.items():
-            med = statistics.median(r)
-            print(f"| {name} | {med:.0f} | {min(r):.0f} - {max(r):.0f} | {med / base:.2f}x |")
-        sys.stdout.flush()
+        print_rates(f"{config.env_id}: env steps/s, one update per step, batch {config.batch_size}, "
+                    f"actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
+                    steps_per_second(impls, args.chunk, args.repeats), base=BASE,
+                    first_column="implementation", ratio_column="vs naive, 1 thread")
 
     if args.solve_seeds and "mcc" in args.envs:
         rows = []

@@ -19,8 +19,6 @@ from pathlib import Path
 from .config import RESUMABLE, Config, field_docs, make_config
 from .errors import DDPGError
 
-RESUME_FLAGS = RESUMABLE
-
 
 def _flags(names) -> str:
     return ", ".join("--" + name.replace("_", "-") for name in sorted(names))
@@ -54,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run folder (default: runs/ENV-ALGO-sSEED)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     train.add_argument("--resume", type=Path, metavar="RUN",
-                       help=f"continue the run in this folder; only {_flags(RESUME_FLAGS)} may change")
+                       help=f"continue the run in this folder; only {_flags(RESUMABLE)} may change")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_config_flags(train)
 
@@ -86,8 +84,8 @@ def cmd_train(args) -> dict:
         if args.out is not None or args.overwrite:
             raise DDPGError("--resume continues the run in its own folder; it takes no --out or --overwrite")
         given = {k: v for k, v in overrides.items() if v is not None}
-        if set(given) - RESUME_FLAGS:
-            raise DDPGError(f"--resume only takes {_flags(RESUME_FLAGS)}")
+        if set(given) - RESUMABLE:
+            raise DDPGError(f"--resume only takes {_flags(RESUMABLE)}")
         result = training.resume(args.resume, progress=not args.no_progress, **given)
     else:
         config = make_config(**{k: v for k, v in overrides.items() if k != "env_id" or v is not None})

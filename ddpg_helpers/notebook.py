@@ -308,15 +308,11 @@ def train_or_resume(config: Config, out: str | Path, resume: bool = False, progr
     if resume and (out / "checkpoint.pt").is_file():
         saved_file = out / "config.json"
         saved = json.loads(saved_file.read_text()) if saved_file.is_file() else {}
-        for name in ("env_id", "algo"):
-            if name in saved and saved[name] != getattr(config, name):
-                raise DDPGError(f"{out} holds a {saved[name]} run, not {getattr(config, name)}; "
-                                "set resume to False to replace it")
-        wanted = config.to_dict()
-        for name, value in wanted.items():
+        for name, value in config.to_dict().items():  # env_id and algo come first
             if name in saved and name not in RESUMABLE and saved[name] != value:
-                raise DDPGError(f"{out} holds a run with {name}={saved[name]!r}, not {value!r}; "
-                                "set resume to False to replace it")
+                what = (f"a {saved[name]} run, not {value}" if name in ("env_id", "algo")
+                        else f"a run with {name}={saved[name]!r}, not {value!r}")
+                raise DDPGError(f"{out} holds {what}; set resume to False to replace it")
         return resume_run(out, progress=progress, callback=callback, finished_ok=True, episodes=config.episodes)
     return train(config, out, overwrite=True, progress=progress, callback=callback)
 

@@ -244,8 +244,9 @@ class Trainer:
             out_of_steps = c.total_steps is not None and self.env_steps >= c.total_steps
             if terminated or truncated or out_of_steps or (c.max_episode_steps and t >= c.max_episode_steps):
                 break
-        mean_losses = [losses[0].item() / n_updates if n_updates else math.nan,
-                       losses[1].item() / n_actor_updates if n_actor_updates else math.nan]
+        sums = losses.tolist()  # the episode's one device-to-host copy of the losses
+        mean_losses = [sums[0] / n_updates if n_updates else math.nan,
+                       sums[1] / n_actor_updates if n_actor_updates else math.nan]
         h = self.history
         h["episode"].append(self.episode)
         h["return"].append(ep_return)
