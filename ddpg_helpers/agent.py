@@ -112,7 +112,11 @@ class Agent:
 
         if not update_actor:
             return critic_loss.detach(), torch.zeros_like(critic_loss)
-        actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
+        z = self.actor.preactivation(batch.obs)
+        actor_loss = -self.critic(batch.obs, self.actor.squash(z)).mean()
+        if self.config.actor_preact_l2:
+            # Keeps tanh out of saturation, where dQ/da no longer reaches the actor's weights.
+            actor_loss = actor_loss + self.config.actor_preact_l2 * z.square().mean()
         self.actor_opt.zero_grad(set_to_none=True)
         # Gradients for the actor only: the critic's parameters take no part in this step.
         actor_loss.backward(inputs=self._actor_params)
@@ -139,6 +143,13 @@ class Agent:
 
     def state_dict(self) -> dict:
         return {"updates": self.updates, **{n: m.state_dict() for n, m in self.modules().items()}}
+
+    def load_nets(self, state: dict) -> None:
+        """The nets from another run's checkpoint, with its targets (or copies of the nets, for a
+        snapshot, which keeps none); the optimisers start afresh."""
+        for name, module in self.modules().items():
+            if not name.endswith("_opt"):
+                module.load_state_dict(state.get(name, state[name.removesuffix("_target")]))
 
     def load_state_dict(self, state: dict, actor_only: bool = False) -> None:
         self.updates = int(state.get("updates", 0))

@@ -66,6 +66,10 @@ class Config:
     """TD3: clip of that noise"""
     policy_delay: int = 2
     """TD3: critic updates per actor and target update"""
+    actor_preact_l2: float = 0.0
+    """weight of an L2 penalty on the actor's outputs before tanh (0: none, as in the blog)"""
+    init_from: str | None = None
+    """start the nets (not the optimisers or the memory) from this run's checkpoint"""
     eval_every: int = 5
     """episodes between noise-free evaluations (0: only at the end)"""
     eval_episodes: int = 5

@@ -25,11 +25,18 @@ class Actor(nn.Module):
         self.register_buffer("action_scale", (high - low) / 2)
         self.register_buffer("action_bias", (high + low) / 2)
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+    def preactivation(self, obs: torch.Tensor) -> torch.Tensor:
+        """The output layer before tanh."""
         x = obs
         for layer in self.hidden:
             x = F.relu(layer(x))
-        return torch.tanh(self.out(x)) * self.action_scale + self.action_bias
+        return self.out(x)
+
+    def squash(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z) * self.action_scale + self.action_bias
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.squash(self.preactivation(obs))
 
 
 class Critic(nn.Module):

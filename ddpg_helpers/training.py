@@ -97,7 +97,7 @@ def check_config(c: Config) -> None:
     for name in ("sigma_decay", "actor_lr", "critic_lr"):
         if getattr(c, name) <= 0:
             raise DDPGError(f"{name} must be positive, got {getattr(c, name)}")
-    for name in ("policy_noise", "noise_clip", "critic_weight_decay"):
+    for name in ("policy_noise", "noise_clip", "critic_weight_decay", "actor_preact_l2"):
         if getattr(c, name) < 0:
             raise DDPGError(f"{name} must not be negative, got {getattr(c, name)}")
     if c.memory_size < c.batch_size:
@@ -338,6 +338,21 @@ class Trainer:
         checkpoint.save(path, {k: v for k, v in state.items() if k in keep})
         return path
 
+    def start_from(self, run: str | Path) -> None:
+        """Warm start: copy the nets of another run (same env, algo and sizes) before training."""
+        payload = checkpoint.load_payload(run)
+        theirs = config_from(payload, run)
+        c = self.config
+        shape = ("env_id", "algo", "actor_hidden", "critic_state_hidden", "critic_hidden")
+        differ = [f"{k} {getattr(theirs, k)!r} vs {getattr(c, k)!r}"
+                  for k in shape if getattr(theirs, k) != getattr(c, k)]
+        if differ:
+            raise DDPGError(f"cannot start from {checkpoint.resolve(run)}: its nets differ ({'; '.join(differ)})")
+        missing = [n for n in self.agent.modules() if not n.endswith(("_opt", "_target")) and n not in payload]
+        if missing:
+            raise DDPGError(f"cannot start from {checkpoint.resolve(run)}: it holds no {', '.join(missing)}")
+        self.agent.load_nets(payload)
+
     @classmethod
     def resume(cls, path: str | Path, **overrides) -> Trainer:
         """Rebuild a run from its checkpoint (config, nets, optimisers, memory, history, RNGs)."""
@@ -431,6 +446,8 @@ def train(config: Config | None = None, out: str | Path | None = None, overwrite
     """Train an agent from scratch; with `out`, write checkpoints and the run's files there."""
     config = config or Config()
     trainer = Trainer(config)  # validates the config and the env before any file is touched
+    if config.init_from is not None:
+        trainer.start_from(config.init_from)
     out = prepare_out(out, overwrite) if out is not None else None
     if out is not None:
         write_json(out / "config.json", config.to_dict())

@@ -232,3 +232,29 @@ def test_cuda_graph_update_matches_eager_on_gpu():
         fast.update(batch)
     for p, q in zip(eager.actor.parameters(), fast.actor.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_the_preactivation_penalty_adds_its_term_to_the_actor_loss():
+    batch = random_batch()
+    plain, penalised = make_agent(), make_agent(actor_preact_l2=0.01)
+    with torch.no_grad():
+        z = penalised.actor.preactivation(batch.obs)
+    _, loss_plain = plain.update(batch)
+    _, loss_penalised = penalised.update(batch)
+    torch.testing.assert_close(loss_penalised - loss_plain, 0.01 * z.square().mean())
+
+
+def test_a_saturated_actor_learns_only_with_the_preactivation_penalty():
+    """Past |z| ~ 20, tanh'(z) is 0 in float32: dQ/da no longer reaches the actor, which then never moves."""
+    batch = random_batch()
+    for weight, moves in ((0.0, False), (1e-3, True)):
+        agent = make_agent(actor_preact_l2=weight)
+        with torch.no_grad():
+            agent.actor.out.bias.fill_(40.0)  # every action pinned at the bound
+        before = params(agent.actor)
+        for _ in range(5):
+            agent.update(batch)
+        after = params(agent.actor)
+        assert any(not torch.equal(a, b) for a, b in zip(before, after)) == moves
+        if moves:
+            assert agent.actor.out.bias.item() < 40.0  # pulled back towards tanh's live range

@@ -133,3 +133,33 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
     assert again.summary == finished.summary
     with pytest.raises(DDPGError, match="is finished"):
         resume(out, progress=False)
+
+
+def test_a_warm_start_copies_the_nets_but_not_the_optimisers(run, tmp_path):
+    source = load_agent(run)[0]
+    # learning_starts beyond the run: no update, so the new run's nets are exactly the copied ones.
+    result = train(Config(**TINY, init_from=str(run), learning_starts=10_000), tmp_path / "warm", progress=False)
+    for name in ("actor", "critic", "actor_target", "critic_target"):
+        for p, q in zip(getattr(result.agent, name).parameters(), getattr(source, name).parameters()):
+            assert torch.equal(p, q), name
+    assert result.agent.actor_opt.state_dict()["state"] == {}  # fresh Adam, no steps taken
+    assert load_payload(tmp_path / "warm")["config"]["init_from"] == str(run)
+
+
+def test_a_warm_start_from_a_snapshot_takes_its_nets_as_targets(tmp_path):
+    config = dict(TINY, algo="td3", snapshot_every=1)
+    train(Config(**config), tmp_path / "td3", progress=False)
+    snapshot = tmp_path / "td3" / "snapshots" / "episode_0001.pt"
+    result = train(Config(**TINY, algo="td3", init_from=str(snapshot), learning_starts=10_000), tmp_path / "warm",
+                   progress=False)
+    for online, target in (("actor", "actor_target"), ("critic", "critic_target"), ("critic2", "critic2_target")):
+        for p, q in zip(getattr(result.agent, online).parameters(), getattr(result.agent, target).parameters()):
+            assert torch.equal(p, q), target
+
+    payload = load_payload(snapshot)
+    del payload["critic2"]
+    torch.save(payload, tmp_path / "one_critic.pt")
+    with pytest.raises(DDPGError, match="holds no critic2"):
+        train(Config(**TINY, algo="td3", init_from=str(tmp_path / "one_critic.pt")), tmp_path / "never",
+              progress=False)
+    assert not (tmp_path / "never").exists()

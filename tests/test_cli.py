@@ -89,6 +89,8 @@ def test_refuses_to_overwrite_a_run(run):
     (["--noise-clip", "-0.5"], "noise_clip must not be negative"),
     (["--max-episode-steps", "0"], "max_episode_steps must be positive"),
     (["--memory-size", "64", "--batch-size", "128"], "must hold at least one batch"),
+    (["--actor-preact-l2", "-1"], "actor_preact_l2 must not be negative"),
+    (["--init-from", "no/such/run"], "no checkpoint at"),
 ])
 def test_bad_training_input(tmp_path, args, needle):
     out = tmp_path / "never"
@@ -172,3 +174,13 @@ def test_export_leaves_snapshots_out_on_request(tmp_path):
     assert {p.name for p in (tmp_path / "all" / "snapshots").glob("*.pt")} == snapshots
     assert cli("export", out, tmp_path / "slim", "--no-snapshots").returncode == 0
     assert not (tmp_path / "slim" / "snapshots").exists() and (tmp_path / "slim" / "summary.json").is_file()
+
+
+def test_warm_start_refuses_a_run_with_other_nets(run, tmp_path):
+    out, _ = run
+    never = tmp_path / "never"
+    assert_one_line_error(cli("train", *TINY, "--init-from", out, "--actor-hidden", "32", "32", "--out", never),
+                          "cannot start from", "actor_hidden")
+    assert_one_line_error(cli("train", *TINY, "--init-from", out, "--algo", "td3", "--out", never),
+                          "cannot start from", "algo")
+    assert not never.exists()
