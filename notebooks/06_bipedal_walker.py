@@ -308,18 +308,48 @@ for label, run in shown.items():
 # %%
 EPISODES = 5
 
+agents, played = {}, {}
 for label, run in shown.items():
     agent, config, _ = load_agent(run)
     env = make_env(config.env_id)
     limit = config.max_episode_steps or env.spec.max_episode_steps
     episodes = [run_episode(agent, env, seed, max_steps=config.max_episode_steps) for seed in range(EPISODES)]
     env.close()
+    agents[label], played[label] = (agent, config), episodes
     returns = [e.total_return for e in episodes]
     outcomes = [nb.walker_outcome(e.rewards, limit) for e in episodes]
     print(f"{label}: mean {np.mean(returns):.1f} +- {np.std(returns):.1f}; "
           + ", ".join(f"{o} {outcomes.count(o)}" for o in ("reached the end", "time limit", "fell") if o in outcomes))
     for seed, (e, o) in enumerate(zip(episodes, outcomes)):
         print(f"    seed {seed}: {e.total_return:7.1f} in {len(e.actions):4d} steps ({o})")
+
+# %% [markdown]
+# ## Why a walker stops getting better: a saturated actor
+#
+# A TD3 walker that reaches the far end often stays a little under 300 for hundreds of thousands
+# of steps. The reason is in the actor's last line, `tanh(z)`. The walker pays for torque,
+# 0.00035 * 80 * |a| per joint per step, about 85 points over a slow walk at full torque, so less
+# torque means a higher return. But the actor learns only through the slope of tanh, and where
+# |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past |z| = 9.1. There the
+# critic's gradient dQ/da never reaches the actor's weights, and the actor is frozen at full
+# torque. The cell measures z on the five episodes above.
+
+# %%
+for label, (agent, config) in agents.items():
+    obs = torch.as_tensor(np.concatenate([e.observations for e in played[label]]), dtype=torch.float32)
+    actions = np.concatenate([e.actions for e in played[label]])
+    with torch.no_grad():
+        z = agent.actor.preactivation(obs.to(agent.device)).abs().cpu().numpy()
+    print(f"{label}: median |z| {np.median(z):.1f}, {np.mean(z > 9.1):.0%} of its outputs where tanh is flat, "
+          f"mean |action| {np.abs(actions).mean():.2f}  (actor_preact_l2 = {config.actor_preact_l2})")
+
+# %% [markdown]
+# `actor_preact_l2` (`--actor-preact-l2`) adds `actor_preact_l2 * mean(z**2)` to the actor's loss:
+# a pull towards the range where tanh still has a slope, weak enough that the critic's gradient
+# still wins where it asks for a large action. With 1e-3, the size of the critic's measured
+# dQ/da on a walking policy (about 0.05) balances it near |z| = 2.5, or |a| = 0.99.
+# `--init-from RUN` starts a new run from another run's nets (fresh optimisers and memory), so a
+# saturated walker can be trained on with the penalty instead of from scratch.
 
 # %% [markdown]
 # ## Watching the walker
