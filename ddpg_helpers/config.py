@@ -67,7 +67,7 @@ class Config:
     policy_delay: int = 2
     """TD3: critic updates per actor and target update"""
     actor_preact_l2: float = 0.0
-    """weight of an L2 penalty on the actor's outputs before tanh (0: none, as in the blog)"""
+    """weight of an L2 penalty on the actor's outputs before tanh, part of its logged loss (0: none, as in the blog)"""
     init_from: str | None = None
     """start the nets (not the optimisers or the memory) from this run's checkpoint"""
     eval_every: int = 5

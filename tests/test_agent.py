@@ -245,7 +245,7 @@ def test_the_preactivation_penalty_adds_its_term_to_the_actor_loss():
 
 
 def test_a_saturated_actor_learns_only_with_the_preactivation_penalty():
-    """Past |z| ~ 20, tanh'(z) is 0 in float32: dQ/da no longer reaches the actor, which then never moves."""
+    """Past |z| = 9.1, tanh(z) is exactly 1 in float32: dQ/da no longer reaches the actor, which never moves."""
     batch = random_batch()
     for weight, moves in ((0.0, False), (1e-3, True)):
         agent = make_agent(actor_preact_l2=weight)
