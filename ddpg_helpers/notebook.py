@@ -345,6 +345,18 @@ def record_walk(run: str | Path, seed: int = 0, max_frames: int = 200) -> Walk:
     return Walk(episode, stride, env.metadata["render_fps"], walker_outcome(episode.rewards, limit))
 
 
+def walker_torque_cost(actions) -> float:
+    """What a BipedalWalker episode paid for torque, out of its return.
+
+    The env takes 0.00035 * MOTORS_TORQUE * |a| per joint per step from the reward, with |a|
+    clipped to 1. The rest of the return is the walk itself: about 364 for reaching the far end.
+    """
+    import numpy as np
+    from gymnasium.envs.box2d.bipedal_walker import MOTORS_TORQUE
+
+    return float(0.00035 * MOTORS_TORQUE * np.clip(np.abs(np.asarray(actions, np.float64)), 0, 1).sum())
+
+
 def walker_outcome(rewards, time_limit: int) -> str:
     """How a BipedalWalker episode ended, from its per-step rewards: 'fell', 'reached the end' or 'time limit'.
 

@@ -321,16 +321,18 @@ for label, run in shown.items():
     print(f"{label}: mean {np.mean(returns):.1f} +- {np.std(returns):.1f}; "
           + ", ".join(f"{o} {outcomes.count(o)}" for o in ("reached the end", "time limit", "fell") if o in outcomes))
     for seed, (e, o) in enumerate(zip(episodes, outcomes)):
-        print(f"    seed {seed}: {e.total_return:7.1f} in {len(e.actions):4d} steps ({o})")
+        print(f"    seed {seed}: {e.total_return:7.1f} in {len(e.actions):4d} steps ({o}), "
+              f"{nb.walker_torque_cost(e.actions):5.1f} of it paid for torque")
 
 # %% [markdown]
 # ## Why a walker stops getting better: a saturated actor
 #
 # A TD3 walker that reaches the far end often stays a little under 300 for hundreds of thousands
 # of steps. The reason is in the actor's last line, `tanh(z)`. The walker pays for torque,
-# 0.00035 * 80 * |a| per joint per step, about 85 points over a slow walk at full torque, so less
-# torque means a higher return. But the actor learns only through the slope of tanh, and where
-# |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past |z| = 9.1. There the
+# 0.00035 * 80 * |a| per joint per step (`nb.walker_torque_cost`, printed above for each episode):
+# a walk to the far end earns about 364, and its score is what the torque leaves of that, so less
+# torque, or fewer steps, means a higher return. But the actor learns only through the slope of
+# tanh, and where |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past |z| = 9.1. There the
 # critic's gradient dQ/da never reaches the actor's weights, and the actor is frozen at full
 # torque. The cell measures z on the five episodes above.
 

@@ -197,3 +197,26 @@ def test_compare_curves_draws_each_run_and_the_threshold():
     ddpg = next(line for line in ax.lines if line.get_label() == "DDPG: noise-free evaluation")
     assert np.allclose(ddpg.get_xdata(), [500, 1000, 1500, 2000, 2500, 3000])
     assert len(ax.collections) == 2  # one std band per run with evaluations
+
+
+# --- what an episode paid for torque ---------------------------------------------------------
+
+def test_walker_torque_cost_clips_each_joint_at_one():
+    assert nb.walker_torque_cost(np.zeros((10, 4))) == 0
+    assert nb.walker_torque_cost([[2.0, -3.0, 0.5, 0.0]]) == pytest.approx(0.00035 * 80 * 2.5)
+
+
+def test_walker_torque_cost_is_what_the_env_takes_from_each_reward():
+    # The env's reward is the change in its shaping (progress and hull angle) minus the torque
+    # cost; the shaping it keeps in `prev_shaping` gives the other part of each step's reward.
+    env = make_env("BipedalWalker-v3")
+    walker = env.unwrapped
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        before = walker.prev_shaping
+        action = rng.uniform(-1, 1, 4).astype(np.float32)
+        _, reward, terminated, _, _ = env.step(action)
+        assert not terminated
+        assert reward == pytest.approx(walker.prev_shaping - before - nb.walker_torque_cost(action), abs=1e-4)
+    env.close()
