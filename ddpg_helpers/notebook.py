@@ -268,7 +268,7 @@ def frame_stride_for(n_steps: int, max_frames: int = 200) -> int:
 WALKER_ID = "BipedalWalker-v3"
 """The walker's gymnasium id."""
 SHIPPED_WALKER = Path("trained") / "walker-td3"
-"""The trained TD3 walker the project ships, relative to the repository root."""
+"""Where the project's trained TD3 walker lies, relative to the repository root (a checkout may lack it)."""
 QUICK_MAX_EPISODE_STEPS = 200
 """Step cap per episode of a quick run in `short_budget` (the walker's own limit is 1600)."""
 QUICK_WARMUP_STEPS = 100

@@ -26,6 +26,8 @@
 # 2. **Memory and networks**: transitions, the replay memory, the actor and the critic.
 # 3. **Training**: the blog's hyperparameters, a live reward plot, a saved run.
 # 4. **Watching the agent**: an animation of the car and the per-step plots.
+# 5. **Inside the nets**: the critic's Q and the actor's policy as surfaces and heat maps.
+# 6. **BipedalWalker**: the blog's DDPG and then TD3 on a walker, with resumable checkpoints.
 #
 # The blog needed three steps before any code ran: switch the runtime to a GPU, install a stack
 # of packages (with `apt-get` for a virtual X display), then restart the runtime. Here the

@@ -28,7 +28,8 @@
 # of a million env steps, each followed by one gradient update of nets with two layers of 256
 # units. On a CPU that is hours per algorithm. On Colab choose **Runtime > Change runtime type >
 # GPU** before you start, save the runs to Google Drive, and resume after a disconnect (both
-# explained below). Or set `TRAIN = False` below and look at the walker the project ships.
+# explained below). Or set `TRAIN = False` below and look at runs you trained before, or at the
+# walker the project ships (`trained/walker-td3`) where your checkout has one.
 # With `DDPG_QUICK=1` set (as in the project's notebook tests) each algorithm trains for a few
 # short episodes only, which checks the code, not the learning.
 #
@@ -82,7 +83,7 @@ QUICK = nb.quick_mode()
 # - **Falling.** If the hull touches the ground the episode ends with -100. Exploration is
 #   dangerous: noisy actions that try something new mostly end in a fall.
 # - **A long task with a tempting shortcut.** The reward pays for every bit of forward progress
-#   (about 300 in all for reaching the far end of the course), minus a little for each unit of
+#   (about 364 in all for reaching the far end of the course), minus a little for each unit of
 #   motor torque and for tilting the hull. Standing still with locked legs costs little and never
 #   falls, so "do nothing" is a local optimum, as it was in MountainCar; a shuffling, kneeling
 #   gait is another.
@@ -175,7 +176,7 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 # once for permission). Nothing is mounted unless you ask.
 #
 # - `TRAIN = False` skips the two training cells; the rest of the notebook then shows the latest
-#   finished runs in the runs folder, or the walker the project ships.
+#   finished runs in the runs folder, or the shipped walker where the checkout has one.
 # - `RESUME = True` (the default) continues the checkpoints in the run folders: after a
 #   disconnect, run the notebook again from the top (with `SAVE_TO_DRIVE` as before). A run that
 #   already finished is shown as it is, not trained again; raising `episodes` in the configs above
@@ -225,8 +226,8 @@ else:
 # ## What TD3 changes: three things, in one screen
 #
 # This is the real source of the agent both runs use (`ddpg_helpers/agent.py`): `target` computes
-# the critic's learning target y, and `update` does one gradient step. Every `if self.td3:` is one
-# of TD3's changes; without them it is the blog's DDPG.
+# the critic's learning target y, and `update` does one gradient step. The comments `TD3 change 1`
+# to `3` mark the lines that use `self.td3`; without them it is the blog's DDPG.
 
 # %%
 display(nb.show_source(Agent.target), nb.show_source(Agent.update))
@@ -389,7 +390,7 @@ assert gif.stat().st_size > 0
 # ## And the blog's DDPG on the walker
 #
 # The latest DDPG run, on the same env seed: set its gait (or its fall) beside TD3's. There is
-# none to show until one is trained above; the project ships a TD3 walker only.
+# none to show until one is trained above; a shipped walker is a TD3 one.
 
 # %%
 if ddpg_run is not None and ddpg_run != show_run:
