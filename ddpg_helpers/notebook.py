@@ -349,7 +349,7 @@ def walker_torque_cost(actions) -> float:
     """What a BipedalWalker episode paid for torque, out of its return.
 
     The env takes 0.00035 * MOTORS_TORQUE * |a| per joint per step from the reward, with |a|
-    clipped to 1. The rest of the return is the walk itself: about 364 for reaching the far end.
+    clipped to 1. The return plus this cost is what the walk earned: about 364 for reaching the far end.
     """
     import numpy as np
     from gymnasium.envs.box2d.bipedal_walker import MOTORS_TORQUE

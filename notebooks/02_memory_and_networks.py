@@ -217,8 +217,8 @@ nb.show_source(soft_update)
 # %% [markdown]
 # ## The same actor, trained
 #
-# The project ships an agent trained with notebook 3's hyperparameters (`trained/mcc`), stopped at the
-# first noise-free evaluation that averaged 90 or more over 20 episodes. It is the same `Actor`
+# The project ships an agent trained with notebook 3's hyperparameters (`trained/mcc`), stopped at
+# the first noise-free evaluation that averaged 90 or more over 20 episodes. It is the same `Actor`
 # class with learned weights. A trained car rocks back and forth to gain speed: mostly it pushes
 # the way it is already moving. (At the far left, where the track ends at -1.2, it barely pushes.)
 

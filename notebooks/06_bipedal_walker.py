@@ -333,9 +333,9 @@ for label, run in shown.items():
 # 0.00035 * 80 * |a| per joint per step (`nb.walker_torque_cost`, printed above for each episode):
 # a walk to the far end earns about 364, and its score is what the torque leaves of that, so less
 # torque, or fewer steps, means a higher return. But the actor learns only through the slope of
-# tanh, and where |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past |z| = 9.1. There the
-# critic's gradient dQ/da never reaches the actor's weights, and the actor is frozen at full
-# torque. The cell measures z on the five episodes above.
+# tanh, and where |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past
+# |z| = 9.1. There the critic's gradient dQ/da never reaches the actor's weights, and the actor
+# is frozen at full torque. The cell measures z on the five episodes above.
 
 # %%
 for label, (agent, config) in agents.items():
