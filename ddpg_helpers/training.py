@@ -302,6 +302,10 @@ class Trainer:
                     callback(self)
         finally:
             bar.close()
+        self.evaluate_final()
+
+    def evaluate_final(self) -> None:
+        """Evaluate the nets as they end, unless the last evaluation was of them."""
         if not self.history["evals"] or self.history["evals"][-1]["episode"] != self.episode:
             self.evaluate_now()
 
@@ -481,6 +485,7 @@ def resume(out: str | Path, progress: bool = True, callback=None, finished_ok: b
         stale.unlink()  # a write that a kill cut short; the file it was replacing is intact
     if trainer.done:
         if not (out / "summary.json").is_file():
+            trainer.evaluate_final()  # its checkpoint may be from before the loop's last evaluation
             return finish(trainer, out)
         if not finished_ok:
             raise DDPGError(f"{out} is finished: it {why_finished(trainer)} to go on")

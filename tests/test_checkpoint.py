@@ -1,9 +1,10 @@
+import numpy as np
 import pytest
 import torch
 
 from ddpg_helpers import Config, DDPGError, train
 from ddpg_helpers.checkpoint import load_payload
-from ddpg_helpers.training import Trainer, load_agent
+from ddpg_helpers.training import Trainer, load_agent, make_env
 
 TINY = dict(episodes=2, max_episode_steps=150, eval_every=0, eval_episodes=1, record_final=False)
 
@@ -133,6 +134,29 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
     assert again.summary == finished.summary
     with pytest.raises(DDPGError, match="is finished"):
         resume(out, progress=False)
+
+
+def test_a_checkpoint_between_evaluations_is_evaluated_when_resume_finishes_it(tmp_path):
+    from ddpg_helpers import resume
+    from ddpg_helpers.training import evaluate
+
+    out, copy = tmp_path / "run", tmp_path / "at-3"
+
+    def keep_episode_3(trainer):  # the checkpoint written after episode 3, as a copy taken mid-run would be
+        if trainer.episode == 3:
+            copy.mkdir()
+            for name in ("checkpoint.pt", "config.json"):
+                if (out / name).is_file():
+                    (copy / name).write_bytes((out / name).read_bytes())
+
+    config = Config(**{**TINY, "episodes": 4, "eval_every": 2, "checkpoint_every": 1})
+    train(config, out, progress=False, callback=keep_episode_3)
+    assert [e["episode"] for e in load_payload(copy)["history"]["evals"]] == [2]
+    finished = resume(copy, progress=False, episodes=3)
+    last = finished.history["evals"][-1]
+    assert last["episode"] == 3 and finished.summary["final_eval_mean"] == last["mean"]
+    env = make_env(config.env_id)
+    assert last["mean"] == pytest.approx(float(np.mean(evaluate(finished.agent, env, 1, config.eval_seed, 150))))
 
 
 def test_a_warm_start_copies_the_nets_but_not_the_optimisers(run, tmp_path):
