@@ -177,7 +177,7 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 # once for permission). Nothing is mounted unless you ask.
 #
 # - `TRAIN = False` skips the two training cells; the rest of the notebook then shows the latest
-#   finished runs in the runs folder, or the shipped walker where the checkout has one.
+#   finished runs in the runs folder, and the shipped walker where the checkout has one.
 # - `RESUME = True` (the default) continues the checkpoints in the run folders: after a
 #   disconnect, run the notebook again from the top (with `SAVE_TO_DRIVE` as before). A run that
 #   already finished is shown as it is, not trained again; raising `episodes` in the configs above
