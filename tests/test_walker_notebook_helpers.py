@@ -13,7 +13,7 @@ import pytest
 from ddpg_helpers import Config, make_config, plotting
 from ddpg_helpers import notebook as nb
 from ddpg_helpers.errors import DDPGError
-from ddpg_helpers.training import load_agent, make_env, run_episode
+from ddpg_helpers.training import evaluate, load_agent, make_env, run_episode
 
 # --- budget ----------------------------------------------------------------------------------
 
@@ -79,6 +79,16 @@ def test_the_real_shipped_walker_walks_to_the_end_when_present():
     episode = run_episode(agent, env, seed=0)  # the first episode of the README's evaluate command
     assert nb.walker_outcome(episode.rewards, env.spec.max_episode_steps) == "reached the end"
     assert episode.total_return >= 300
+
+
+def test_the_real_shipped_walker_is_solved_over_the_readmes_100_episodes_when_present():
+    found = nb.find_shipped(nb.SHIPPED_WALKER)
+    if found is None:
+        pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
+    agent, _, _ = load_agent(found, env_id="BipedalWalker-v3", device="cpu")
+    # as `python -m ddpg_helpers evaluate trained/walker-td3 --episodes 100 --seed 0`
+    returns = evaluate(agent, make_env("BipedalWalker-v3"), 100, 0)
+    assert np.mean(returns) >= 300  # the env's "solved" mark
 
 
 def test_latest_run_of_an_algorithm_is_the_newest_finished_one(tmp_path):
