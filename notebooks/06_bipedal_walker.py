@@ -143,6 +143,8 @@ env.close()
 # random warm-up steps, a small constant Gaussian noise. Its nets (two layers of 256 units) and
 # batch (128) are smaller than the Zoo's (400 and 300 units, 256): on a CPU an update costs about
 # 2.5 times less (BENCHMARKS.md), and on a CPU the updates are nearly all of the training time.
+# One setting is not the Zoo's: `actor_preact_l2`, a small penalty on the actor explained below,
+# without which the walkers trained here stopped improving short of 300.
 #
 # "The blog's DDPG" here means the blog's algorithm with these settings. Both runs below start
 # from `make_config(WALKER, ...)` and differ only in `algo`, so any difference between their
@@ -329,14 +331,15 @@ for label, run in shown.items():
 # %% [markdown]
 # ## Why a walker stops getting better: a saturated actor
 #
-# A TD3 walker that reaches the far end often stays a little under 300 for hundreds of thousands
-# of steps. The reason is in the actor's last line, `tanh(z)`. The walker pays for torque,
-# 0.00035 * 80 * |a| per joint per step (`nb.walker_torque_cost`, printed above for each episode):
-# a walk to the far end earns about 364, and its score is what the torque leaves of that, so less
-# torque, or fewer steps, means a higher return. But the actor learns only through the slope of
-# tanh, and where |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past
-# |z| = 9.1. There the critic's gradient dQ/da never reaches the actor's weights, and the actor
-# is frozen at full torque. The cell measures z on the five episodes above.
+# Without `actor_preact_l2`, a TD3 walker that reaches the far end can stay a little under 300
+# for hundreds of thousands of steps (the README has such a run: 278 after 1M steps). The reason
+# is in the actor's last line, `tanh(z)`. The walker pays for torque, 0.00035 * 80 * |a| per
+# joint per step (`nb.walker_torque_cost`, printed above for each episode): a walk to the far end
+# earns about 364, and its score is what the torque leaves of that, so less torque, or fewer
+# steps, means a higher return. But the actor learns only through the slope of tanh, and where
+# |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past |z| = 9.1. There the
+# critic's gradient dQ/da never reaches the actor's weights, and the actor is frozen at full
+# torque. The cell measures z on the five episodes above.
 
 # %%
 for label, (agent, config) in agents.items():
@@ -353,9 +356,9 @@ for label, (agent, config) in agents.items():
 # still wins where it asks for a large action. With 1e-3, the size of the critic's measured
 # dQ/da on a walking policy (about 0.05) balances it near |z| = 2.5, or |a| = 0.99.
 # `--init-from RUN` starts a new run from another run's nets (fresh optimisers and memory), so a
-# saturated walker can be trained on with the penalty instead of from scratch. The shipped walker
-# was trained from scratch with `--actor-preact-l2 1e-3`: compare its torque above with a run of
-# your own without the penalty.
+# saturated walker can be trained on with the penalty instead of from scratch. The preset has
+# 1e-3, as the shipped walker had; to see a saturated actor in the cell above, train a run with
+# `actor_preact_l2=0` in `make_config` (or `--actor-preact-l2 0`).
 
 # %% [markdown]
 # ## Watching the walker

@@ -184,3 +184,15 @@ def test_warm_start_refuses_a_run_with_other_nets(run, tmp_path):
     assert_one_line_error(cli("train", *TINY, "--init-from", out, "--algo", "td3", "--out", never),
                           "cannot start from", "algo")
     assert not never.exists()
+
+
+@pytest.mark.parametrize("flag, expected", [([], 1e-3), (["--actor-preact-l2", "0"], 0.0)])
+def test_the_walker_preset_applies_and_a_zero_flag_still_overrides_it(tmp_path, flag, expected):
+    out = tmp_path / "walker"
+    proc = cli("train", "--env", "BipedalWalker-v3", "--algo", "td3", "--episodes", "1", "--max-episode-steps", "20",
+               "--warmup-steps", "10", "--learning-starts", "10", "--eval-episodes", "1", "--no-record-final",
+               "--no-progress", "--out", out, *flag)
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["actor_preact_l2"] == expected
+    assert config["memory_size"] == 200_000 and config["gamma"] == 0.98  # the rest of the preset
