@@ -302,12 +302,6 @@ class Trainer:
                     callback(self)
         finally:
             bar.close()
-        self.evaluate_final()
-
-    def evaluate_final(self) -> None:
-        """Evaluate the nets as they end, unless the last evaluation was of them."""
-        if not self.history["evals"] or self.history["evals"][-1]["episode"] != self.episode:
-            self.evaluate_now()
 
     # --- checkpoints ---
     def state(self, with_memory: bool = True) -> dict:
@@ -421,7 +415,10 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def finish(trainer: Trainer, out: Path | None) -> TrainResult:
-    """Record the final noise-free episode and write the run folder."""
+    """Evaluate the final nets (unless the last evaluation was of them), record their noise-free
+    episode and write the run folder."""
+    if not trainer.history["evals"] or trainer.history["evals"][-1]["episode"] != trainer.episode:
+        trainer.evaluate_now()  # also for a resumed checkpoint written between evaluations
     c = trainer.config
     final = None
     if c.record_final:
@@ -485,7 +482,6 @@ def resume(out: str | Path, progress: bool = True, callback=None, finished_ok: b
         stale.unlink()  # a write that a kill cut short; the file it was replacing is intact
     if trainer.done:
         if not (out / "summary.json").is_file():
-            trainer.evaluate_final()  # its checkpoint may be from before the loop's last evaluation
             return finish(trainer, out)
         if not finished_ok:
             raise DDPGError(f"{out} is finished: it {why_finished(trainer)} to go on")

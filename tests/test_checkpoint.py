@@ -4,7 +4,7 @@ import torch
 
 from ddpg_helpers import Config, DDPGError, train
 from ddpg_helpers.checkpoint import load_payload
-from ddpg_helpers.training import Trainer, load_agent, make_env
+from ddpg_helpers.training import Trainer, evaluate, load_agent, make_env
 
 TINY = dict(episodes=2, max_episode_steps=150, eval_every=0, eval_episodes=1, record_final=False)
 
@@ -138,7 +138,6 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
 
 def test_a_checkpoint_between_evaluations_is_evaluated_when_resume_finishes_it(tmp_path):
     from ddpg_helpers import resume
-    from ddpg_helpers.training import evaluate
 
     out, copy = tmp_path / "run", tmp_path / "at-3"
 
