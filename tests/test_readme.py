@@ -3,7 +3,10 @@
 import re
 from pathlib import Path
 
-from ddpg_helpers import REPO_URL
+try:
+    from ddpg_helpers import REPO_URL
+except ImportError:  # a package that keeps it only in its notebook module
+    from ddpg_helpers.notebook import REPO_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 
