@@ -23,7 +23,13 @@ class ReplayMemory:
     All transitions live in one preallocated (capacity, width) tensor: a push writes one row
     (one host-to-device copy), a sample gathers rows by random index (one kernel), so there is no
     list of small tensors and no `torch.stack` per update as in the blog.
+
+    `size` counts the filled slots on the host; `filled` holds the same number on the memory's
+    device, for `draw`, the sample a CUDA graph can capture once and replay as the memory fills.
     """
+
+    STAGING_ROWS = 64
+    """Pinned host rows a push on a GPU cycles through, so that it need not wait for its copy."""
 
     def __init__(self, capacity: int, obs_dim: int, act_dim: int, device: str | torch.device = "cpu"):
         self.capacity = int(capacity)
@@ -35,25 +41,38 @@ class ReplayMemory:
             self._slices[name] = slice(start, start + width)
             start += width
         self.data = torch.zeros((self.capacity, start), dtype=torch.float32, device=self.device)
-        # Staging row on the host (pinned on a GPU, for a direct copy). The copy is synchronous:
-        # during random warm-up steps nothing else would stop the next push from overwriting the
-        # row while an asynchronous copy of it was still pending.
-        self._row_t = torch.zeros(start, dtype=torch.float32, pin_memory=self.device.type == "cuda")
-        self._row = self._row_t.numpy()
+        self.filled = torch.zeros((), dtype=torch.int64, device=self.device)  # `size`, on the device
+        # Staging rows on the host. On the CPU one row, copied at once. On a GPU a ring of pinned
+        # rows, each copied without waiting (non_blocking): a row is written again only after the
+        # event recorded behind its last copy has passed, so a pending copy never reads a half-new
+        # row (during random warm-up steps nothing else would hold the pushes back).
+        cuda = self.device.type == "cuda"
+        self._rows_t = torch.zeros((self.STAGING_ROWS if cuda else 1, start), dtype=torch.float32, pin_memory=cuda)
+        self._rows = self._rows_t.numpy()
+        self._copied = [torch.cuda.Event() for _ in range(len(self._rows))] if cuda else None
+        self._next_row = 0
         self.position = 0  # next slot to write
         self.size = 0  # filled slots
 
     def push(self, obs, action, reward, next_obs, terminated) -> None:
         """Store one transition, overwriting the oldest one when full."""
-        row, s = self._row, self._slices
+        k, s = self._next_row, self._slices
+        if self._copied is not None:
+            self._copied[k].synchronize()  # this row's previous copy (STAGING_ROWS pushes ago) has landed
+            self._next_row = (k + 1) % len(self._rows)
+        row = self._rows[k]
         row[s["obs"]] = obs
         row[s["action"]] = action
         row[s["reward"]] = reward
         row[s["next_obs"]] = next_obs
         row[s["terminated"]] = float(terminated)
-        self.data[self.position].copy_(self._row_t)
+        self.data[self.position].copy_(self._rows_t[k], non_blocking=self._copied is not None)
+        if self._copied is not None:
+            self._copied[k].record()
         self.position = (self.position + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
+        if self.size < self.capacity:
+            self.size += 1
+            self.filled.fill_(self.size)  # a kernel with the number as its argument: no copy, no wait
 
     def sample(self, batch_size: int) -> Batch:
         """A batch drawn uniformly (with replacement) from the filled slots only."""
@@ -61,6 +80,16 @@ class ReplayMemory:
             raise ValueError("cannot sample from an empty replay memory")
         idx = torch.randint(0, self.size, (batch_size,), device=self.device)
         return self.split(self.data[idx])
+
+    def draw(self, batch_size: int) -> Batch:
+        """Like `sample`, with the number of filled slots read on the device (`filled`), not the host.
+
+        A CUDA graph records the host's numbers as constants; this draw reads `filled` and `data`
+        at fixed addresses, so one captured draw stays right as the memory fills. A 62-bit random
+        integer modulo `filled` is uniform over the filled slots up to a bias below 2**-40.
+        """
+        idx = torch.randint(0, 2**62, (batch_size,), device=self.device) % self.filled
+        return self.split(self.data.index_select(0, idx))
 
     def split(self, rows: torch.Tensor) -> Batch:
         """Name the columns of a block of rows (views, no copy)."""
@@ -73,6 +102,7 @@ class ReplayMemory:
         """Forget everything (the storage is kept and reused)."""
         self.position = 0
         self.size = 0
+        self.filled.fill_(0)
 
     def state_dict(self) -> dict:
         """The filled part of the memory, for resuming a run."""
@@ -83,5 +113,6 @@ class ReplayMemory:
         size = int(state["size"])
         if size > self.capacity or state["data"].shape[1] != self.data.shape[1]:
             raise ValueError("saved replay memory does not fit this memory's shape")
-        self.data[:size].copy_(state["data"])
+        self.data[:size].copy_(state["data"])  # in place: a captured draw keeps reading `data`
         self.size, self.position = size, int(state["position"]) % self.capacity
+        self.filled.fill_(size)

@@ -33,6 +33,31 @@ def test_samples_only_filled_slots():
     assert set(rewards.flatten().tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
 
 
+def test_draw_reads_the_filled_size_on_the_device():
+    """`draw`, the sample a CUDA graph captures, takes the size from `filled`, kept in step with `size`."""
+    memory = ReplayMemory(8, 2, 1)
+    push_n(memory, 5, start=1)  # rewards 1..5; the empty slots hold reward 0
+    assert memory.filled.item() == len(memory) == 5
+    assert set(memory.draw(2000).reward.flatten().tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    push_n(memory, 6, start=6)  # 11 pushes into 8 slots: rewards 4..11 survive
+    assert memory.filled.item() == len(memory) == 8
+    assert set(memory.draw(2000).reward.flatten().tolist()) == set(map(float, range(4, 12)))
+    other = ReplayMemory(8, 2, 1)
+    other.load_state_dict(memory.state_dict())
+    assert other.filled.item() == 8
+    memory.reset()
+    assert memory.filled.item() == 0
+
+
+def test_draw_fields_belong_to_one_transition():
+    memory = ReplayMemory(100, 2, 1)
+    push_n(memory, 10)
+    batch = memory.draw(64)
+    assert all(t.shape[0] == 64 and t.dtype == torch.float32 for t in batch)
+    torch.testing.assert_close(batch.obs[:, 0], batch.reward[:, 0])
+    torch.testing.assert_close(batch.next_obs[:, 0], batch.reward[:, 0] + 1)
+
+
 def test_len_and_wrap_around_overwrites_oldest():
     memory = ReplayMemory(4, 2, 1)
     push_n(memory, 3)
@@ -67,7 +92,20 @@ def test_storage_is_one_preallocated_tensor_on_the_device():
 def test_memory_on_cuda():
     memory = ReplayMemory(10, 2, 1, device="cuda")
     push_n(memory, 5)
-    assert memory.sample(4).obs.is_cuda
+    assert memory.sample(4).obs.is_cuda and memory.draw(4).obs.is_cuda
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_pushes_on_cuda_cycle_through_the_staging_rows_without_losing_one():
+    """More pushes than staging rows, none waited for: every transition lands intact."""
+    n = 3 * ReplayMemory.STAGING_ROWS + 5
+    memory = ReplayMemory(1000, 2, 1, device="cuda")
+    push_n(memory, n)
+    rows = memory.data[:n].cpu()
+    i = torch.arange(n, dtype=torch.float32)
+    torch.testing.assert_close(rows[:, 0], i)  # obs[0]
+    torch.testing.assert_close(rows[:, 3], i)  # reward
+    torch.testing.assert_close(rows[:, 4], i + 1)  # next_obs[0]
 
 
 def test_state_dict_round_trip():
