@@ -11,7 +11,7 @@ from ddpg_helpers.memory import Batch
 
 def make_agent(**kw):
     torch.manual_seed(0)
-    return Agent(Config(compile="off", **kw), obs_dim=2, act_dim=1, action_low=[-1.0], action_high=[1.0])
+    return Agent(Config(compile="eager", **kw), obs_dim=2, act_dim=1, action_low=[-1.0], action_high=[1.0])
 
 
 def random_batch(n=128, seed=0, obs_dim=2):
@@ -147,6 +147,23 @@ def test_update_matches_a_hand_written_ddpg_step():
             torch.testing.assert_close(p, q)
 
 
+def test_learn_is_update_on_a_batch_sampled_from_the_memory():
+    learner, reference = make_agent(), make_agent()
+    memory = ReplayMemory(1000, 2, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        memory.push(rng.normal(size=2), rng.uniform(-1, 1, 1), rng.normal(), rng.normal(size=2), rng.random() < 0.1)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        critic_loss, actor_loss = learner.learn(memory)
+        torch.manual_seed(seed)
+        expected = reference.update(memory.sample(128))
+        torch.testing.assert_close(critic_loss, expected[0], rtol=0, atol=0)
+        torch.testing.assert_close(actor_loss, expected[1], rtol=0, atol=0)
+    for p, q in zip(learner.actor.parameters(), reference.actor.parameters()):
+        assert torch.equal(p, q)
+
+
 def test_critic_learns_a_fixed_batch():
     agent = make_agent()
     batch = random_batch()
@@ -199,10 +216,10 @@ def test_act_returns_numpy_in_bounds():
 @pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
                     reason="torch.compile on the CPU needs a C++ compiler")
 def test_compiled_update_matches_eager():
-    """The fast path (torch.compile; CUDA graphs on a GPU) learns exactly what the eager path learns."""
+    """torch.compile (with CUDA graphs on a GPU) learns exactly what the eager path learns."""
     eager, fast = make_agent(), make_agent()
     fast_cfg = copy.copy(fast.config)
-    fast_cfg.compile = "on"
+    fast_cfg.compile = "compile"
     torch.manual_seed(0)
     fast = Agent(fast_cfg, 2, 1, [-1.0], [1.0])
     for p, q in zip(eager.actor.parameters(), fast.actor.parameters()):
@@ -221,11 +238,11 @@ def test_compiled_update_matches_eager():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_graph_update_matches_eager_on_gpu():
+def test_compiled_update_matches_eager_on_gpu():
     torch.manual_seed(0)
-    eager = Agent(Config(compile="off"), 2, 1, [-1.0], [1.0], device="cuda")
+    eager = Agent(Config(compile="eager"), 2, 1, [-1.0], [1.0], device="cuda")
     torch.manual_seed(0)
-    fast = Agent(Config(compile="on"), 2, 1, [-1.0], [1.0], device="cuda")
+    fast = Agent(Config(compile="compile"), 2, 1, [-1.0], [1.0], device="cuda")
     batch = Batch(*(t.cuda() for t in random_batch()))
     for _ in range(5):
         eager.update(batch)
