@@ -47,31 +47,39 @@ class ReplayMemory:
         # event recorded behind its last copy has passed, so a pending copy never reads a half-new
         # row (during random warm-up steps nothing else would hold the pushes back).
         cuda = self.device.type == "cuda"
-        self._rows_t = torch.zeros((self.STAGING_ROWS if cuda else 1, start), dtype=torch.float32, pin_memory=cuda)
-        self._rows = self._rows_t.numpy()
-        self._copied = [torch.cuda.Event() for _ in range(len(self._rows))] if cuda else None
+        rows = torch.zeros((self.STAGING_ROWS if cuda else 1, start), dtype=torch.float32, pin_memory=cuda)
+        self._staging = [(row, row.numpy()) for row in rows]  # each row as a tensor and as numpy (one memory)
+        self._copied = [torch.cuda.Event() for _ in self._staging] if cuda else None
         self._next_row = 0
+        # On the CPU `filled` is set through a numpy view of it, ten times cheaper than a torch call.
+        self._filled_host = None if cuda else self.filled.numpy()
         self.position = 0  # next slot to write
         self.size = 0  # filled slots
 
     def push(self, obs, action, reward, next_obs, terminated) -> None:
         """Store one transition, overwriting the oldest one when full."""
         k, s = self._next_row, self._slices
+        row_t, row = self._staging[k]
         if self._copied is not None:
             self._copied[k].synchronize()  # this row's previous copy (STAGING_ROWS pushes ago) has landed
-            self._next_row = (k + 1) % len(self._rows)
-        row = self._rows[k]
+            self._next_row = (k + 1) % len(self._staging)
         row[s["obs"]] = obs
         row[s["action"]] = action
         row[s["reward"]] = reward
         row[s["next_obs"]] = next_obs
         row[s["terminated"]] = float(terminated)
-        self.data[self.position].copy_(self._rows_t[k], non_blocking=self._copied is not None)
+        self.data[self.position].copy_(row_t, non_blocking=self._copied is not None)
         if self._copied is not None:
             self._copied[k].record()
         self.position = (self.position + 1) % self.capacity
         if self.size < self.capacity:
             self.size += 1
+            self._set_filled()
+
+    def _set_filled(self) -> None:
+        if self._filled_host is not None:
+            self._filled_host[()] = self.size
+        else:
             self.filled.fill_(self.size)  # a kernel with the number as its argument: no copy, no wait
 
     def sample(self, batch_size: int) -> Batch:
@@ -102,7 +110,7 @@ class ReplayMemory:
         """Forget everything (the storage is kept and reused)."""
         self.position = 0
         self.size = 0
-        self.filled.fill_(0)
+        self._set_filled()
 
     def state_dict(self) -> dict:
         """The filled part of the memory, for resuming a run."""
@@ -115,4 +123,4 @@ class ReplayMemory:
             raise ValueError("saved replay memory does not fit this memory's shape")
         self.data[:size].copy_(state["data"])  # in place: a captured draw keeps reading `data`
         self.size, self.position = size, int(state["position"]) % self.capacity
-        self.filled.fill_(size)
+        self._set_filled()
