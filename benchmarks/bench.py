@@ -1,12 +1,20 @@
-"""Env steps per second with one update per step, side by side in one run, and time to solve.
+"""Env steps per second with one update per step, side by side in one run; where a step's time
+goes; and time to solve.
 
     python benchmarks/bench.py                      # both envs, CPU or GPU (whichever is there)
     python benchmarks/bench.py --envs mcc --solve-seeds 5
+    python benchmarks/bench.py --envs walker-td3    # the walker preset with TD3, as it is trained
     python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
-(naive, eager, compiled, SB3, naive, ...) so that a change in the machine's load hits all of them
-alike. The table gives the median over chunks and the ratio of medians to the naive loop.
+(naive, eager, compiled, graph, SB3, naive, ...) so that a change in the machine's load hits all
+of them alike. The table gives the median over chunks and the ratio of medians to the naive loop.
+
+Before it, one table per env times the parts of a step for each update path of the package:
+the first updates (where torch.compile compiles and the graph path captures), then `agent.learn`,
+`agent.act` and `memory.push` alone, each in a loop of `--calls` calls with one GPU sync at its
+end, and the env's own step. Learn calls queue up on a GPU when nothing waits for them, so its
+figure is the update's cost once launching is no longer what limits it.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.naive import NaiveDDPG  # noqa: E402
-from ddpg_helpers import make_config, make_env, train  # noqa: E402
+from ddpg_helpers import Agent, ReplayMemory, make_config, make_env, train  # noqa: E402
 from ddpg_helpers.training import Trainer, pick_device  # noqa: E402
 
 DEFAULT_THREADS = torch.get_num_threads()
 BASE = "naive, 1 thread"
-ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3"}
+EAGER = "ddpg_helpers eager"
+ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3", "walker-td3": "BipedalWalker-v3"}
+ALGOS = {"walker-td3": "td3"}  # the rest: DDPG, the blog's
 # The RL Baselines3 Zoo's TD3 sizes for the walker, which the package's preset trades for smaller ones.
 ZOO_WALKER_SIZES = dict(actor_hidden=(400, 300), critic_state_hidden=400, critic_hidden=(300,), batch_size=256)
 
@@ -64,20 +74,21 @@ class Naive:
 
 
 class SB3:
-    """Stable-Baselines3's DDPG with the RL Zoo's tuned settings for the env."""
+    """Stable-Baselines3's DDPG (or TD3) with the RL Zoo's tuned settings for the env."""
 
     def __init__(self, config, device):
-        from stable_baselines3 import DDPG
+        from stable_baselines3 import DDPG, TD3
         from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
         env = make_env(config.env_id)
         n = env.action_space.shape[0]
         if config.env_id == "MountainCarContinuous-v0":  # zoo: OU noise 0.5, otherwise SB3 defaults
             kwargs = dict(action_noise=OrnsteinUhlenbeckActionNoise(np.zeros(n), 0.5 * np.ones(n)))
-        else:  # zoo's BipedalWalker-v3 DDPG
+        else:  # zoo's BipedalWalker-v3 DDPG and TD3
             kwargs = dict(action_noise=NormalActionNoise(np.zeros(n), 0.1 * np.ones(n)), gamma=0.98,
                           buffer_size=200_000, learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))
-        self.model = DDPG("MlpPolicy", env, train_freq=1, gradient_steps=1, learning_starts=256, seed=0,
+        algo = TD3 if config.algo == "td3" else DDPG
+        self.model = algo("MlpPolicy", env, train_freq=1, gradient_steps=1, learning_starts=256, seed=0,
                           device=device, verbose=0, **kwargs)
         self.threads = DEFAULT_THREADS
 
@@ -89,7 +100,7 @@ class SB3:
 
 def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
     rates = {name: [] for name in impls}
-    for impl in impls.values():  # warm-up: fill the memory past one batch, compile, allocate
+    for impl in impls.values():  # warm-up: fill the memory past one batch, compile or capture, allocate
         impl.run(max(chunk // 2, 300))
     for _ in range(repeats):
         for name, impl in impls.items():
@@ -111,9 +122,84 @@ def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_col
     sys.stdout.flush()
 
 
+MODES = {"eager": EAGER, "compile": "ddpg_helpers compiled", "graph": "ddpg_helpers graph"}
+
+
+def modes_for(device, compiled: bool) -> list[str]:
+    """The package's update paths worth timing here: the graph path only on a GPU (on the CPU it is
+    the eager step with extra copies), torch.compile unless skipped."""
+    return [m for m in MODES if (m != "compile" or compiled) and (m != "graph" or device.type == "cuda")]
+
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_calls(config, device, calls: int, first: int = 50) -> dict:
+    """Seconds of the first `first` updates, then ms per `learn`, `act` and `push` call, each
+    timed in a loop of `calls` with one sync at its end (random transitions; no env in the loop)."""
+    env = make_env(config.env_id)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    low, high = env.action_space.low, env.action_space.high
+    rng = np.random.default_rng(0)
+    n = max(calls, 2 * config.batch_size)
+    obs = rng.standard_normal((n, obs_dim)).astype(np.float32)
+    actions = rng.uniform(low, high, (n, act_dim)).astype(np.float32)
+    memory = ReplayMemory(config.memory_size, obs_dim, act_dim, device)
+    for i in range(n):
+        memory.push(obs[i], actions[i], float(rng.normal()), obs[(i + 1) % n], False)
+    torch.set_num_threads(config.threads or DEFAULT_THREADS)
+    torch.manual_seed(config.seed)
+    agent = Agent(config, obs_dim, act_dim, low, high, device)
+    row = {}
+
+    def timed(call) -> float:
+        sync(device)
+        start = time.perf_counter()
+        for i in range(calls):
+            call(i)
+        sync(device)
+        return (time.perf_counter() - start) / calls * 1000
+
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(first):
+        agent.learn(memory)
+    sync(device)
+    row["first"] = time.perf_counter() - start
+    row["learn"] = timed(lambda i: agent.learn(memory))
+    agent.act(obs[0])
+    row["act"] = timed(lambda i: agent.act(obs[i]))
+    row["push"] = timed(lambda i: memory.push(obs[i], actions[i], 0.0, obs[i], False))
+    def env_step(i):
+        _, _, terminated, truncated, _ = env.step(actions[i])
+        if terminated or truncated:
+            env.reset()
+
+    env.reset(seed=0)
+    row["env"] = timed(env_step)
+    env.close()
+    return row
+
+
+def print_calls(config, device, calls: int, compiled: bool) -> None:
+    """Where a step's time goes, per update path: one markdown table."""
+    rows = {MODES[m]: time_calls(make_config(**{**config.to_dict(), "compile": m}), device, calls)
+            for m in modes_for(device, compiled)}
+    env_ms = statistics.median(r["env"] for r in rows.values())
+    print(f"\n## {config.env_id}, {config.algo.upper()}: the parts of a step, ms per call "
+          f"({calls} calls, one sync at the end); env step {env_ms:.3f} ms\n")
+    print("| update path | first 50 updates (s) | learn | act | push |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} |")
+    sys.stdout.flush()
+
+
 def walker_sizes(device, chunk: int, repeats: int) -> None:
     """TD3 on BipedalWalker-v3 in the package's own loop: the preset's nets and batch vs the Zoo's."""
-    preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="off")
+    preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="eager")
     impls = {f"preset: {list(preset.actor_hidden)} nets, batch {preset.batch_size}": Ours(preset, chunk),
              "Zoo: [400, 300] nets, batch 256": Ours(make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES}), chunk)}
     print_rates(f"BipedalWalker-v3, TD3 (ddpg_helpers eager): env steps/s, one update per step, "
@@ -137,6 +223,8 @@ def main(argv=None):
     p.add_argument("--device", default="auto")
     p.add_argument("--chunk", type=int, default=1000, help="env steps per timed chunk")
     p.add_argument("--repeats", type=int, default=5, help="timed chunks per implementation")
+    p.add_argument("--calls", type=int, default=300, help="calls per timed loop in the parts-of-a-step table (0: skip)")
+    p.add_argument("--no-steps", action="store_true", help="skip the env-steps-per-second table")
     p.add_argument("--no-compiled", action="store_true", help="skip the torch.compile path")
     p.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3 even if installed")
     p.add_argument("--solve-seeds", type=int, default=5, help="seeds for MountainCar's time to solve (0: skip)")
@@ -148,23 +236,29 @@ def main(argv=None):
     if "walker-sizes" in args.envs:
         walker_sizes(device, args.chunk, args.repeats)
     for key in (k for k in args.envs if k in ENVS):
-        config = make_config(ENVS[key], device=str(device))
-        # The ratios are against the blog's loop with one thread, the setting that suits it best
-        # on a small CPU; with torch's default thread count it is shown too, as a user would run it.
-        impls = {BASE: Naive(config, device, threads=1),
-                 f"naive, {DEFAULT_THREADS} threads (torch default)": Naive(config, device),
-                 "ddpg_helpers eager": Ours(make_config(**{**config.to_dict(), "compile": "off"}), args.chunk)}
-        if not args.no_compiled:
-            impls["ddpg_helpers compiled"] = Ours(make_config(**{**config.to_dict(), "compile": "on"}), args.chunk)
+        config = make_config(ENVS[key], algo=ALGOS.get(key, "ddpg"), device=str(device))
+        if args.calls:
+            print_calls(config, device, args.calls, compiled=not args.no_compiled)
+        if args.no_steps:
+            continue
+        impls = {}
+        if config.algo == "ddpg":
+            # The ratios are against the blog's loop with one thread, the setting that suits it best
+            # on a small CPU; with torch's default thread count it is shown too, as a user would run it.
+            impls = {BASE: Naive(config, device, threads=1),
+                     f"naive, {DEFAULT_THREADS} threads (torch default)": Naive(config, device)}
+        for mode in modes_for(device, compiled=not args.no_compiled):
+            impls[MODES[mode]] = Ours(make_config(**{**config.to_dict(), "compile": mode}), args.chunk)
         if not args.no_sb3:
             try:
-                impls["SB3 DDPG (RL Zoo settings)"] = SB3(config, str(device))
+                impls[f"SB3 {config.algo.upper()} (RL Zoo settings)"] = SB3(config, str(device))
             except ImportError:
                 pass
-        print_rates(f"{config.env_id}: env steps/s, one update per step, batch {config.batch_size}, "
-                    f"actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
-                    steps_per_second(impls, args.chunk, args.repeats), base=BASE,
-                    first_column="implementation", ratio_column="vs naive, 1 thread")
+        base = BASE if BASE in impls else EAGER  # the blog's loop is DDPG only
+        print_rates(f"{config.env_id}, {config.algo.upper()}: env steps/s, one update per step, batch "
+                    f"{config.batch_size}, actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
+                    steps_per_second(impls, args.chunk, args.repeats), base=base,
+                    first_column="implementation", ratio_column=f"vs {base}")
 
     if args.solve_seeds and "mcc" in args.envs:
         rows = []
