@@ -53,18 +53,15 @@ print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
 
 # %%
 # %matplotlib inline
-import functools
-import time
-
-import ipywidgets as widgets
+import ipywidgets
 import numpy as np
 import torch
 from IPython.display import Markdown, display
-from matplotlib.figure import Figure
 
+from ddpg_helpers import inside, surfaces
 from ddpg_helpers import notebook as nb
-from ddpg_helpers import surfaces
 from ddpg_helpers.training import evaluate, list_snapshots, load_agent, make_env
+from ddpg_helpers.widgets import slider_view
 
 QUICK = nb.quick_mode()  # DDPG_QUICK=1: fewer snapshots and episodes below (nothing here trains)
 
@@ -116,22 +113,14 @@ def blog_way():
                          for s in blog_states], dtype=np.float32)
 
 
-def seconds(f, repeat=3):
-    """The fastest of a few runs of f()."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-one_by_one = blog_way()
+one_by_one, one_by_one_seconds = inside.timed(blog_way)  # slow enough to run once
 batched = surfaces.q_values(agent.critic, blog_states, blog_axis)
-print(f"largest difference, one call per point vs one batch: {np.abs(one_by_one - batched).max():.2e} "
-      f"(Q itself reaches {np.abs(batched).max():.3g})")
-print(f"{one_by_one.size} calls: {seconds(blog_way, 1) * 1e3:.0f} ms; one batch of {batched.size} rows: "
-      f"{seconds(lambda: surfaces.q_values(agent.critic, blog_states, blog_axis)) * 1e3:.1f} ms")
+batched_seconds = inside.fastest_seconds(lambda: surfaces.q_values(agent.critic, blog_states, blog_axis))
+largest, q_size = np.abs(one_by_one - batched).max(), np.abs(batched).max()
+print(f"largest difference, one call per point vs one batch: {largest:.2e} (Q itself reaches {q_size:.3g})")
+print(f"{one_by_one.size} calls: {one_by_one_seconds * 1e3:.0f} ms; one batch of {batched.size} rows: "
+      f"{batched_seconds * 1e3:.1f} ms")
+assert largest <= 1e-4 * max(1.0, q_size), "the batch must give the per-point values"
 
 # %% [markdown]
 # ## First, the blog's view
@@ -195,54 +184,36 @@ display(surfaces.heatmap_figure(box, visited, trajectory, title=f"episode {paylo
 # divided by its range over the action; the dot is mu(s), the star the greedy action. Below:
 # greedy, policy and their disagreement over all states for the chosen snapshot (the dotted line is
 # the position). Move the sliders to redraw.
+#
+# Each snapshot's nets are loaded once and evaluated on the box once, then kept. The sliders redraw
+# images in place rather than through `ipywidgets.interact`, whose captured output can stall a
+# notebook run without a browser (nbconvert, papermill): `ddpg_helpers/widgets.py` says why.
 
 # %%
-FINAL = "final"
+nets = inside.RunNets(run, snapshots, lambda path: load_agent(path, device="cpu"), (positions, speeds, actions))
+print(f"snapshots: {', '.join(label for label, _ in nets.options)}")
 
 
-@functools.cache
-def nets_at(snapshot: str):
-    """(critic, actor, episode) of a snapshot file, or of the run's final checkpoint."""
-    snap_agent, _, snap_payload = load_agent(run if snapshot == FINAL else snapshot, device="cpu")
-    return snap_agent.critic, snap_agent.actor, snap_payload["episode"]
+def view(position: float, snapshot: str) -> list:
+    """[Q at this position, greedy and policy over all states, a one-line summary]"""
+    return inside.explore(nets, snapshot, position, visited, trajectory, TOL)
 
 
-@functools.cache
-def box_at(snapshot: str) -> surfaces.Surfaces:
-    critic, actor, _ = nets_at(snapshot)
-    return surfaces.evaluate_grid(critic, actor, positions, speeds, actions)
-
-
-def redraw(position: float, snapshot: str) -> None:
-    critic, actor, episode = nets_at(snapshot)
-    row = surfaces.evaluate_grid(critic, actor, [position], speeds, actions).at_grid(0)
-    cell = (positions[1] - positions[0]) / 2
-    near = visited[np.abs(visited[:, 0] - position) <= cell]
-    display(surfaces.slice_figure(row, near, title=f"position {position:+.2f}, episode {episode}"))
-    grid = box_at(snapshot)
-    display(surfaces.heatmap_figure(grid, visited, trajectory, title=f"episode {episode}", position=position))
-    print(f"at this position: greedy and policy disagree (by > {TOL}) at "
-          f"{np.mean(row.disagreement > TOL):.0%} of speeds; median Q range over the action "
-          f"{np.median(row.q_range_over_actions):.3g}")
-
-
-snapshot_options = [(f"episode {nets_at(str(p))[2]}", str(p)) for p in snapshots]
-if not snapshot_options or nets_at(snapshot_options[-1][1])[2] != payload["episode"]:
-    snapshot_options.append((f"final (episode {payload['episode']})", FINAL))
-LATEST = snapshot_options[-1][1]
-position_slider = widgets.FloatSlider(value=-0.5, min=float(positions[0]), max=float(positions[-1]),
-                                      step=float(positions[1] - positions[0]), readout_format=".2f",
-                                      description="position", continuous_update=False)
-snapshot_slider = widgets.SelectionSlider(options=snapshot_options, value=LATEST, description="snapshot",
-                                          continuous_update=False)
-controls = widgets.interact(redraw, position=position_slider, snapshot=snapshot_slider)
+position_slider = ipywidgets.FloatSlider(value=-0.5, min=float(positions[0]), max=float(positions[-1]),
+                                         step=float(positions[1] - positions[0]), readout_format=".2f",
+                                         description="position", continuous_update=False)
+snapshot_slider = ipywidgets.SelectionSlider(options=nets.options, value=nets.latest, description="snapshot",
+                                             continuous_update=False)
+display(slider_view(view, position=position_slider, snapshot=snapshot_slider))
 
 # %% [markdown]
 # The same view drawn once without widgets, for copies of this notebook where widgets do not
 # render (a static HTML page, GitHub):
 
 # %%
-redraw(position=-0.5, snapshot=LATEST)
+slice_at, heat_maps, summary = view(position=-0.5, snapshot=nets.latest)
+display(slice_at, heat_maps)
+print(summary)
 
 # %% [markdown]
 # ## The answer
@@ -258,12 +229,7 @@ redraw(position=-0.5, snapshot=LATEST)
 # %%
 visited_here = surfaces.evaluate_states(agent.critic, agent.actor, visited, actions)
 cells = surfaces.visited_cells(visited, positions, speeds)
-disagree = {
-    "blog grid": np.mean(blog.disagreement > TOL),
-    "real box, unvisited cells": np.mean(box.disagreement[~cells] > TOL),
-    "real box, visited cells": np.mean(box.disagreement[cells] > TOL),
-    "visited states": np.mean(visited_here.disagreement > TOL),
-}
+disagree = inside.disagreement_shares(blog, box, visited_here, cells, TOL)
 print(f"share of states where |greedy - policy| > {TOL}:")
 for name, share in disagree.items():
     print(f"  {name:28s} {share:6.1%}")
@@ -278,14 +244,12 @@ print(f"(visited cells: {cells.sum()} of {cells.size} cells of the real box)")
 # is what the critic itself says the policy gives up by not taking the greedy action.
 
 # %%
-range_over_actions = np.median(visited_here.q_range_over_actions)
-range_over_states = np.ptp(visited_here.q_mu)
-value_gap = visited_here.value_gap
-print(f"median range of Q over the action, per visited state:   {range_over_actions:.4g}")
-print(f"range of Q(s, mu(s)) over the visited states:           {range_over_states:.4g}")
-print(f"ratio:                                                  {range_over_actions / range_over_states:.2%}")
-print(f"Q(s, greedy) - Q(s, mu(s)) over visited states: median {np.median(value_gap):.3g}, "
-      f"90th percentile {np.quantile(value_gap, 0.9):.3g}")
+flat = inside.Flatness.of(visited_here)
+print(f"median range of Q over the action, per visited state:   {flat.range_over_actions:.4g}")
+print(f"range of Q(s, mu(s)) over the visited states:           {flat.range_over_states:.4g}")
+print(f"ratio:                                                  {flat.ratio:.2%}")
+print(f"Q(s, greedy) - Q(s, mu(s)) over visited states: median {flat.gap_median:.3g}, "
+      f"90th percentile {flat.gap_p90:.3g}")
 
 # %% [markdown]
 # ### 3. Does the actor sit at a local maximum of Q even where the grid's argmax differs?
@@ -303,22 +267,13 @@ print(f"Q(s, greedy) - Q(s, mu(s)) over visited states: median {np.median(value_
 # of Q(s, .); dQ/da is reported beside it, measured against the mean |slope| of Q along the action
 # at the same state. The last line checks the other explanation, that the actor simply lags behind
 # a moving critic: where they disagree, does dQ/da at mu(s) point towards the greedy action?
+#
+# The measurements, as the package makes them, then their values for this run:
 
 # %%
-off = visited_here.disagreement > TOL
-at_peak = visited_here.distance_to_local_max <= action_step
-several_peaks = visited_here.n_local_maxima > 1
-slope_ratio = np.abs(visited_here.dq_da) / np.maximum(visited_here.mean_abs_slope, 1e-12)
-towards_greedy = np.sign(visited_here.dq_da) == np.sign(visited_here.greedy - visited_here.mu)
-saturated = np.abs(visited_here.mu) > 0.99 * float(env.action_space.high[0])
-print(f"visited states where Q(s, .) has more than one peak:          {several_peaks.mean():.1%}")
-print(f"visited states with mu(s) at a peak of Q(s, .):               {at_peak.mean():.1%}")
-print(f"visited states where greedy and policy disagree:              {off.sum()} of {len(off)}")
-if off.any():
-    print(f"  of those, mu(s) sits at another (lower) peak:               {at_peak[off].mean():.1%}")
-    print(f"  of those, dQ/da at mu(s) points towards the greedy action:  {towards_greedy[off].mean():.1%}")
-    print(f"  of those, mu(s) is at the end of its range (tanh saturated): {saturated[off].mean():.1%}")
-print(f"median |dQ/da at mu(s)| / mean |dQ/da| along the action:      {np.median(slope_ratio):.2f}")
+display(nb.show_source(inside.Peaks.of))
+peaks = inside.Peaks.of(visited_here, action_step, TOL, action_high=float(env.action_space.high[0]))
+print(peaks.report())
 
 # %% [markdown]
 # A saturated tanh matters for the last number but one: at mu(s) = +-1 the actor's own gradient
@@ -336,47 +291,12 @@ print(f"median |dQ/da at mu(s)| / mean |dQ/da| along the action:      {np.median
 # much they disagree before any training.
 
 # %%
-chosen = [value for _, value in snapshot_options]  # every snapshot, and the final nets
-if QUICK and len(chosen) > 5:
-    chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, 5).round().astype(int)]
-
-rows = []
-for snap in chosen:
-    critic, actor, episode = nets_at(snap)
-    on_blog = surfaces.evaluate_grid(critic, actor, blog_axis, blog_axis, blog_axis)
-    on_box = box_at(snap)
-    on_visited = surfaces.evaluate_states(critic, actor, visited, actions)
-    snap_off = on_visited.disagreement > TOL
-    rows.append({
-        "episode": episode,
-        "blog grid": np.mean(on_blog.disagreement > TOL),
-        "real box": np.mean(on_box.disagreement > TOL),
-        "visited": np.mean(snap_off),
-        "several peaks": np.mean(on_visited.n_local_maxima > 1),
-        "at a peak": np.mean(on_visited.distance_to_local_max <= action_step),
-        "flatness": np.median(on_visited.q_range_over_actions) / max(np.ptp(on_visited.q_mu), 1e-12),
-    })
-columns = list(rows[0])
+chosen = nets.spread(at_most=5 if QUICK else None)  # every snapshot, and the final nets
+rows = [inside.snapshot_row(nets, key, blog_axis, visited, TOL) for key in chosen]
 print("share of states where greedy and policy disagree; then, over the visited states, the share where")
 print("Q(s, .) has several peaks, the share where mu(s) is at a peak, and the flatness ratio of part 2")
-print("  ".join(f"{c:>13s}" for c in columns))
-for r in rows:
-    print("  ".join(f"{r['episode']:13d}" if c == "episode" else f"{r[c]:13.3f}" for c in columns))
-
-# %%
-episodes_axis = [r["episode"] for r in rows]
-fig = Figure(figsize=(8, 3.8))
-ax = fig.add_subplot()
-for name, style in [("blog grid", "o-"), ("real box", "s-"), ("visited", "^-"), ("several peaks", "x--")]:
-    ax.plot(episodes_axis, [r[name] for r in rows], style, label=name if name != "several peaks"
-            else "visited states with several peaks of Q")
-ax.set_xlabel("training episode of the snapshot")
-ax.set_ylabel(f"share with |greedy - policy| > {TOL}")
-ax.set_ylim(-0.02, 1.02)
-ax.grid(alpha=0.3)
-ax.legend(fontsize=8)
-fig.tight_layout()
-display(fig)
+print(inside.format_table(rows))
+display(inside.training_figure(rows, TOL))
 
 # %% [markdown]
 # ### Does the disagreement matter for the car?
@@ -422,85 +342,6 @@ print(f"greedy argmax_a Q:   mean return {np.mean(greedy_returns):7.2f}  {np.rou
 # (the step is printed above), and the visited states are only the replay memory's most recent ones.
 
 # %%
-first, last = rows[0], rows[-1]
-trained_rows = [r for r in rows if r["episode"] > 0] or rows  # episode 0 holds the untrained nets
-lowest = min(trained_rows, key=lambda r: r["visited"])
-shares = np.array([[r["visited"], r["several peaks"]] for r in trained_rows])
-r_peaks = (float(np.corrcoef(shares.T)[0, 1])
-           if len(trained_rows) >= 3 and shares.std(axis=0).min() > 0 else None)
-outside = disagree["real box, unvisited cells"]
-inside_visited = disagree["visited states"]
-note = [
-    f"**Closing note for `{run.name}` (episode {payload['episode']}).**",
-    "",
-    f"- *Where.* Greedy and policy differ by more than {TOL} on {disagree['blog grid']:.0%} of the blog's grid, "
-    f"of which only {blog_real.sum()} of {len(blog_states)} points are possible states; on {outside:.0%} of the "
-    f"unvisited cells of the real box; and on {inside_visited:.0%} of the visited states.",
-    f"- *How flat.* Along the action, Q varies by a median {range_over_actions:.3g} per visited state; across the "
-    f"visited states Q(s, mu(s)) spans {range_over_states:.3g}, so the choice of action moves Q by "
-    f"{range_over_actions / range_over_states:.2%} of what the choice of state does. By the critic's own "
-    f"numbers the policy gives up a median {np.median(value_gap):.3g} (90th percentile "
-    f"{np.quantile(value_gap, 0.9):.3g}) by not taking the greedy action.",
-    f"- *Local maximum.* Q(s, .) has more than one peak at {several_peaks.mean():.0%} of the visited states."
-    + (f" Where greedy and policy disagree there ({off.sum()} states), mu(s) sits at another, lower peak in "
-       f"{at_peak[off].mean():.0%} of them, and the actor's gradient points towards the greedy action in "
-       f"{towards_greedy[off].mean():.0%}." if off.any() else " They never disagree at the visited states.")
-    + f" The size of dQ/da at mu(s) is a median {np.median(slope_ratio):.2f} of the mean slope along the action"
-    + (": not near zero, as expected of a critic that is piecewise linear in the action."
-       if np.median(slope_ratio) > 0.1 else "."),
-    f"- *Over training.* On the visited states, the share where greedy and policy disagree is {first['visited']:.0%} "
-    f"for the nets of episode {first['episode']}, at its lowest {lowest['visited']:.0%} at episode "
-    f"{lowest['episode']}, and {last['visited']:.0%} at episode {last['episode']} (blog grid: "
-    f"{first['blog grid']:.0%}, {lowest['blog grid']:.0%}, {last['blog grid']:.0%}). The share of visited states "
-    f"where Q has several peaks is {first['several peaks']:.0%}, {lowest['several peaks']:.0%} and "
-    f"{last['several peaks']:.0%} at the same snapshots."
-    + (f" Across the {len(trained_rows)} snapshots after episode 0 the two shares correlate with r = {r_peaks:.2f}."
-       if r_peaks is not None else ""),
-    f"- *Does it matter?* Driving with the greedy action returned {np.mean(greedy_returns):.1f} on average, "
-    f"the actor {np.mean(actor_returns):.1f} (over {n_episodes} episode{'s' if n_episodes > 1 else ''}).",
-    "",
-]
-blog_share = disagree["blog grid"]
-verdict = []
-if blog_share > 2 * inside_visited:
-    verdict.append(f"Most of the drift the blog saw lies in states the car never reaches: greedy and policy "
-                   f"disagree on {blog_share:.0%} of its grid against {inside_visited:.0%} of the visited states.")
-elif blog_share < inside_visited / 2:
-    verdict.append(f"In this run the blog's grid disagrees less often than the visited states do ({blog_share:.0%} "
-                   f"against {inside_visited:.0%}): where the blog looked does not explain the drift here.")
-else:
-    verdict.append("In this run the blog's grid and the visited states disagree about equally often.")
-if inside_visited < outside / 1.5:
-    verdict.append("Within the real bounds, disagreement is also rarer in the visited states than in the cells "
-                   "the car never entered.")
-elif inside_visited <= outside * 1.5:
-    verdict.append("Within the real bounds, visited states and unvisited cells disagree about equally often.")
-else:
-    verdict.append("Within the real bounds, the visited states disagree more often than the unvisited cells.")
-flatness = range_over_actions / range_over_states
-verdict.append(f"Where the car does go, Q is nearly flat along the action ({flatness:.2%} of its range over "
-               "states), so the greedy action is decided by small differences in Q." if flatness < 0.05 else
-               f"Q is not flat along the action in this run ({flatness:.2%} of its range over states).")
-if off.any():
-    if at_peak[off].mean() >= 0.5:
-        verdict.append("Most of the disagreement in visited states is the actor resting on a lower peak of a "
-                       "critic with several peaks: a local maximum, which is all that following the gradient "
-                       "promises.")
-    elif towards_greedy[off].mean() >= 0.5:
-        verdict.append("In fewer than half of the disagreeing visited states is the actor at a lower peak; in "
-                       "most of them mu(s) lies on a slope that rises towards the greedy action, and dQ/da "
-                       "points that way. These nets do not show whether further updates would close that gap.")
-    else:
-        verdict.append("The disagreeing visited states are neither mostly at a lower peak nor mostly on a slope "
-                       "towards the greedy action.")
-if last["visited"] > 2 * lowest["visited"] and last["visited"] > TOL / 2:
-    verdict.append(f"As the blog saw, greedy and policy drifted apart late in training: on the visited states, "
-                   f"from {lowest['visited']:.0%} at episode {lowest['episode']} to {last['visited']:.0%} at "
-                   f"episode {last['episode']}.")
-    if r_peaks is not None and r_peaks > 0.5:
-        verdict.append("That drift went together with a critic growing several peaks along the action "
-                       f"(r = {r_peaks:.2f} over the snapshots): a co-occurrence in one run, not a proof of cause.")
-verdict.append(f"The returns above come from {n_episodes} episode{'s' if n_episodes > 1 else ''} each, "
-               "enough to see a large difference in driving, not to rank two close ones.")
-note.append(" ".join(verdict))
-display(Markdown("\n".join(note)))
+findings = inside.Findings(run.name, payload["episode"], TOL, disagree, int(blog_real.sum()), len(blog_states),
+                           flat, peaks, rows, actor_returns, greedy_returns)
+display(Markdown(inside.closing_note(findings)))

@@ -1,0 +1,69 @@
+"""Sliders that redraw figures, built so that a notebook run without a browser cannot stall on them.
+
+`ipywidgets.interact` draws into an Output widget: the cell's figures and prints are captured by a
+widget that the browser fills in. A client that runs a notebook headless (nbclient, and so
+`jupyter nbconvert --execute` and papermill) has no browser, so it mimics that widget, and for every
+output captured in it sends the widget's new state back to the kernel as a comm message on the
+shell channel, the channel on which it is itself waiting for the cell's reply. Every so often the
+reply is then not seen until the cell's timeout runs out: the kernel sits idle and the run loses
+the whole timeout (300 s with nbconvert's `--ExecutePreprocessor.timeout=300`).
+
+So nothing here is drawn into an Output widget. Each figure is an Image widget holding a PNG, and
+each line of text a Label; moving a slider replaces their values. The kernel only ever sends widget
+state, which a headless client records and never answers, while a reader in Jupyter or Colab sees
+the same figures redrawn as with `interact`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import ipywidgets
+from matplotlib.figure import Figure
+
+
+def png(fig: Figure, dpi: int = 72) -> bytes:
+    """The figure as PNG bytes, trimmed to what is drawn (as the inline backend shows it)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _widget_for(item, dpi: int) -> ipywidgets.Widget:
+    if isinstance(item, Figure):
+        return ipywidgets.Image(value=png(item, dpi), format="png", layout=ipywidgets.Layout(max_width="100%"))
+    return ipywidgets.Label(value=str(item))
+
+
+def _update(widget: ipywidgets.Widget, item, dpi: int) -> None:
+    widget.value = png(item, dpi) if isinstance(item, Figure) else str(item)
+
+
+def slider_view(view: Callable[..., list], dpi: int = 72, **controls: ipywidgets.ValueWidget) -> ipywidgets.VBox:
+    """The controls above what `view(**values)` returns, redrawn whenever a control's value changes.
+
+    `view` is called with each control's value under its keyword and returns a list of matplotlib
+    Figures and strings, the same kinds in the same order on every call; each becomes an Image or a
+    Label. Display the returned box to show it. A `view` that raises shows its error in place of
+    the text instead of failing silently in the kernel's log.
+    """
+    def values() -> dict:
+        return {name: control.value for name, control in controls.items()}
+
+    shown = [_widget_for(item, dpi) for item in view(**values())]
+    status = ipywidgets.Label()
+
+    def redraw(_change=None) -> None:
+        try:
+            items = view(**values())
+        except Exception as e:  # a slider callback's error would otherwise only reach the kernel's log
+            status.value = f"could not redraw: {type(e).__name__}: {e}"
+            return
+        status.value = ""
+        for widget, item in zip(shown, items):
+            _update(widget, item, dpi)
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    return ipywidgets.VBox([ipywidgets.HBox(list(controls.values())), status, *shown])
