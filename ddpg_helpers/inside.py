@@ -286,8 +286,9 @@ class Trend:
     def of(cls, rows: list[SnapshotRow]) -> Trend:
         trained = [r for r in rows if r.episode > 0] or rows  # episode 0 holds the untrained nets
         shares = np.array([[r.visited, r.several_peaks] for r in trained])
+        # ptp, not std: the std of equal floats can come out a hair above 0 and give a meaningless r.
         r_peaks = (float(np.corrcoef(shares.T)[0, 1])
-                   if len(trained) >= 3 and shares.std(axis=0).min() > 0 else None)
+                   if len(trained) >= 3 and np.ptp(shares, axis=0).min() > 0 else None)
         return cls(rows[0], min(trained, key=lambda r: r.visited), rows[-1], len(trained), r_peaks)
 
 
