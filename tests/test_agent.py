@@ -68,8 +68,9 @@ def test_no_update_before_learning_starts():
 def test_td3_history_averages_the_actor_loss_over_the_actor_updates_only():
     from ddpg_helpers import Trainer
 
+    # On the CPU: the spy wraps the eager step, which a GPU's graph path replays instead of calling.
     trainer = Trainer(Config(algo="td3", episodes=1, max_episode_steps=40, batch_size=16, eval_every=0,
-                             record_final=False))
+                             record_final=False, device="cpu"))
     step, seen = trainer.agent._step, []
 
     def spy(batch, update_actor):

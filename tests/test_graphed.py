@@ -259,8 +259,13 @@ def test_a_captured_draw_follows_the_memory_as_it_fills():
     memory = ReplayMemory(1000, OBS, ACT, device="cuda")
     for i in range(1, 6):
         memory.push(np.zeros(OBS), np.zeros(ACT), float(i), np.zeros(OBS), False)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up before capture, as the PyTorch notes advise
+        memory.draw(4096)
+    torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, stream=side):
         batch = memory.draw(4096)
     graph.replay()
     assert set(batch.reward.flatten().tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
@@ -331,3 +336,18 @@ def test_capture_takes_under_five_seconds():
         torch.cuda.synchronize()
         assert time.perf_counter() - start < 5.0, f"{algo}: first update took {time.perf_counter() - start:.1f} s"
         assert agent._graphed.capture_seconds < 5.0
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_the_training_loop_runs_on_the_graph_path(device):
+    """The trainer's loop (act, push, learn, losses added on the device) on the graph path, which
+    compile='auto' picks on a GPU."""
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(algo="td3", episodes=1, max_episode_steps=300, batch_size=64, eval_every=0,
+                             record_final=False, device=device, compile="auto" if device == "cuda" else "graph"))
+    assert trainer.agent.mode == "graph"
+    trainer.train_episode()
+    assert trainer.agent.updates == trainer.env_steps - 63  # one per step once the memory holds a batch
+    assert len(trainer.agent._graphed.graphs) == (2 if device == "cuda" else 0)
+    assert np.isfinite(trainer.history["critic_loss"][0]) and np.isfinite(trainer.history["actor_loss"][0])
