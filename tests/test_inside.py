@@ -283,17 +283,19 @@ def test_closing_note_verdict_follows_the_numbers():
 
 # --- the shipped run -----------------------------------------------------------------------------------
 
+SNAPSHOTS = sorted((SHIPPED / "snapshots").glob("episode_*.pt"))
+
+
 @pytest.fixture(scope="module")
 def shipped():
-    from ddpg_helpers.training import list_snapshots, load_agent, make_env
+    from ddpg_helpers.training import load_agent
 
-    if not (SHIPPED / "snapshots").is_dir():
+    if not SNAPSHOTS:
         pytest.skip("this checkout has no shipped run with snapshots")
-    agent, _, payload = load_agent(SHIPPED, device="cpu")
-    env = make_env(payload["env_id"])
-    axes = surfaces.env_axes(env, 21, 21, 41)
-    env.close()
-    nets = RunNets(SHIPPED, list_snapshots(SHIPPED), lambda p: load_agent(p, device="cpu"), axes)
+    _, _, payload = load_agent(SHIPPED, device="cpu")
+    # MountainCarContinuous's bounds, coarser than the notebook's grid
+    axes = (np.linspace(-1.2, 0.6, 21), np.linspace(-0.07, 0.07, 21), np.linspace(-1, 1, 41))
+    nets = RunNets(SHIPPED, SNAPSHOTS, lambda p: load_agent(p, device="cpu"), axes)
     return nets, payload, surfaces.visited_states(payload, SHIPPED, max_states=500)
 
 
@@ -302,7 +304,7 @@ def test_shipped_run_offers_its_snapshots_and_its_final_nets(shipped):
     episodes = [nets.nets(key)[2] for key in nets.keys]
     assert episodes == sorted(episodes) and episodes[0] == 0
     assert episodes[-1] == payload["episode"] and nets.latest == FINAL
-    assert len(nets.keys) == len(list((SHIPPED / "snapshots").glob("episode_*.pt"))) + 1
+    assert len(nets.keys) == len(SNAPSHOTS) + 1
 
 
 def test_shipped_run_untrained_nets_disagree_and_trained_ones_less_where_the_car_goes(shipped):
