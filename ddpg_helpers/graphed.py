@@ -22,7 +22,9 @@ its weights are copied to pinned host memory without blocking, and the next acti
 on the CPU with the copy from one update before, whose copy has long landed. The behaviour policy
 is therefore one update older than the learner's actor. DDPG and TD3 learn off-policy from a
 replay memory that mostly holds transitions of much older policies, so this changes nothing in
-the algorithm beyond a one-update staleness of the exploration.
+the algorithm beyond a one-update staleness of the exploration. An act that follows another act
+with no update between them (an evaluation) waits for the newest copy and acts with the actor as
+it is; `Agent.sync_actor()` does so for the next act too.
 """
 
 from __future__ import annotations
