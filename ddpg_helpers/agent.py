@@ -215,8 +215,8 @@ class Agent:
         if self._graphed is None:
             return self.update(memory.sample(self.config.batch_size))
         update_actor = not self.td3 or self.updates % self.config.policy_delay == 0  # as in `update`
-        self.updates += 1
         critic_loss, actor_loss = self._graphed.step(memory, update_actor)
+        self.updates += 1
         return critic_loss, actor_loss if update_actor else None
 
     # Checkpointing
