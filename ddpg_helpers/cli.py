@@ -2,19 +2,25 @@
 
     python -m ddpg_helpers train --env MountainCarContinuous-v0 --seed 0 --out runs/mcc
     python -m ddpg_helpers train --resume runs/mcc --episodes 300
-    python -m ddpg_helpers evaluate runs/mcc --episodes 10 --seed 0 [--gif car.gif]
+    python -m ddpg_helpers evaluate runs/mcc --episodes 10 --seed 0 [--gif car.gif] [--best]
     python -m ddpg_helpers export runs/walker trained/walker   # small copy without the replay memory
+
+`train` prints a short plain summary on stderr and the run's summary as one JSON line on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import types
 import typing
 from pathlib import Path
+from typing import Literal
 
 from .config import RESUMABLE, Config, field_docs, make_config
 from .errors import DDPGError
@@ -33,14 +39,16 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         help_text = f"{docs.get(f.name, '')} (default: {f.default})"
         if isinstance(hint, types.UnionType):  # `X | None`
             hint = next(a for a in typing.get_args(hint) if a is not type(None))
-        if hint is bool:
+        if typing.get_origin(hint) is Literal:
+            # Checked by Config itself, for the same one-line error as every other bad value.
+            metavar = "{" + ",".join(typing.get_args(hint)) + "}"
+            parser.add_argument(flag, dest=f.name, metavar=metavar, default=None, help=help_text)
+        elif hint is bool:
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif typing.get_origin(hint) is tuple:
             parser.add_argument(flag, dest=f.name, type=int, nargs="+", default=None, metavar="N", help=help_text)
         else:
             parser.add_argument(flag, dest=f.name, type=hint, default=None, help=help_text)
-
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ddpg_helpers", description="DDPG and TD3 on gymnasium.")
@@ -62,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="env seed of the first episode (then seed+1, ...)")
     ev.add_argument("--env", help="refuse the checkpoint unless it was trained on this env")
     ev.add_argument("--device", default="auto")
+    ev.add_argument("--best", action="store_true", help="the run's best evaluated nets (RUN/best.pt), not its last")
     ev.add_argument("--gif", type=Path, help="also record the first episode to this GIF")
     ev.add_argument("--gif-fps", type=int, default=25)
     ev.add_argument("--gif-stride", type=int, default=2, help="keep every n-th frame in the GIF")
@@ -76,8 +85,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def sigterm_stops():
+    """While training, SIGTERM (what Colab, a job scheduler or `kill` sends) asks the run to stop
+    at the end of its episode, after saving a checkpoint, instead of killing it mid-write."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop.is_set
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield stop.is_set
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def resume_hint(out: Path) -> str:
+    """How to go on from a run that was stopped."""
+    from .run import Run
+
+    if Run(out).checkpoint.is_file():
+        return f"continue it with: python -m ddpg_helpers train --resume {out}"
+    return f"it had not written a checkpoint yet; start it again with --overwrite --out {out}"
+
+
+def plain_summary(summary: dict, out: Path) -> str:
+    """A few lines a person reads at the end of a run (the JSON line is for scripts)."""
+    lines = [f"{summary['algo']} on {summary['env_id']}: {summary['episodes']} episodes, "
+             f"{summary['env_steps']:,} env steps, {summary['wall_seconds']:.0f} s on {summary['device']}"]
+    if summary["solved"] is None:
+        lines.append("solved: nothing to solve (the env has no reward threshold; --target-return sets one)")
+    elif summary["solved"]:
+        confirm = (f", confirmed at {summary['confirm_mean']:.1f} over {summary['confirm_episodes']} fresh episodes"
+                   if summary.get("confirm_mean") is not None else "")
+        lines.append(f"solved: yes, at episode {summary['solved_episode']} ({summary['steps_to_solve']:,} env steps)"
+                     f"{confirm}")
+    else:
+        lines.append(f"solved: no (threshold {summary['solve_threshold']})")
+    lines.append(f"final evaluation: {summary['final_eval_mean']:.1f} ± {summary['final_eval_std']:.1f} over "
+                 f"{summary['eval_episodes']} noise-free episodes; best {summary['best_eval_mean']:.1f} "
+                 f"at episode {summary['best_episode']}")
+    lines.append(f"files: {out}/ (evaluate it with: python -m ddpg_helpers evaluate {out} --episodes 100)")
+    return "\n".join(lines)
+
+
 def cmd_train(args) -> dict:
     from . import training
+    from .rollouts import Interrupted
+    from .run import default_name
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
     if args.resume is not None:
@@ -86,12 +141,23 @@ def cmd_train(args) -> dict:
         given = {k: v for k, v in overrides.items() if v is not None}
         if set(given) - RESUMABLE:
             raise DDPGError(f"--resume only takes {_flags(RESUMABLE)}")
-        result = training.resume(args.resume, progress=not args.no_progress, **given)
+        out = args.resume
+        start = lambda stop: training.resume(out, progress=not args.no_progress, should_stop=stop, **given)
     else:
         config = make_config(**{k: v for k, v in overrides.items() if k != "env_id" or v is not None})
-        out = args.out or Path("runs") / f"{config.env_id}-{config.algo}-s{config.seed}"
-        result = training.train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
-    print(f"run written to {result.out}", file=sys.stderr)
+        out = args.out or Path("runs") / default_name(config)
+        start = lambda stop: training.train(config, out, overwrite=args.overwrite, progress=not args.no_progress,
+                                            should_stop=stop)
+    try:
+        with sigterm_stops() as stop:
+            result = start(stop)
+    except Interrupted as e:
+        print(f"{e} (SIGTERM): its checkpoint is saved in {out}; {resume_hint(out)}", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM) from None
+    except KeyboardInterrupt:
+        print(f"interrupted: the last checkpoint in {out} is intact; {resume_hint(out)}", file=sys.stderr)
+        raise SystemExit(130) from None
+    print(plain_summary(result.summary, result.out), file=sys.stderr)
     return result.summary
 
 
@@ -99,21 +165,24 @@ def cmd_evaluate(args) -> dict:
     import numpy as np
 
     from . import training
+    from .envs import make_env
+    from .rollouts import evaluate, run_episode
 
     for flag in ("episodes", "gif_fps", "gif_stride"):
         if getattr(args, flag) <= 0:
             raise DDPGError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
-    agent, config, _ = training.load_agent(args.run, env_id=args.env, device=args.device)
-    env = training.make_env(config.env_id)
-    returns = training.evaluate(agent, env, args.episodes, args.seed, config.max_episode_steps)
-    result = {"env_id": config.env_id, "algo": config.algo, "episodes": args.episodes, "seed": args.seed,
+    agent, config, _ = training.load_agent(args.run, env_id=args.env, device=args.device, best=args.best)
+    env = make_env(config.env_id)
+    returns = evaluate(agent, env, args.episodes, args.seed, config.max_episode_steps)
+    result = {"env_id": config.env_id, "algo": config.algo, "nets": "best" if args.best else "last",
+              "episodes": args.episodes, "seed": args.seed,
               "mean": float(np.mean(returns)), "std": float(np.std(returns)),
               "min": float(np.min(returns)), "max": float(np.max(returns))}
     if args.gif is not None:
         from .animation import save_gif
 
-        render_env = training.make_env(config.env_id, render_mode="rgb_array")
-        episode = training.run_episode(agent, render_env, args.seed, record=True, frame_stride=args.gif_stride,
+        render_env = make_env(config.env_id, render_mode="rgb_array")
+        episode = run_episode(agent, render_env, args.seed, record=True, frame_stride=args.gif_stride,
                                        max_steps=config.max_episode_steps)
         save_gif(episode.frames, args.gif, fps=args.gif_fps)
         result["gif"] = str(args.gif)
@@ -122,36 +191,11 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
-    import shutil
+    from .run import Run
 
-    from . import checkpoint, training
-
-    payload = checkpoint.load_payload(args.run)
-    run = checkpoint.resolve(args.run).parent
-    if not (run / "summary.json").is_file():
-        raise DDPGError(f"{run} is not a finished run (no summary.json): finish it first with "
-                        f"train --resume {run}")
-    if args.dest.exists() and not args.dest.is_dir():
-        raise DDPGError(f"{args.dest} exists and is not a folder")
-    if args.dest.exists() and args.dest.resolve() == run.resolve():
-        raise DDPGError("export needs a destination other than the run itself")
-    if args.dest.exists() and any(args.dest.iterdir()):
-        if not args.overwrite:
-            raise DDPGError(f"{args.dest} is not empty; pass --overwrite to replace it")
-        training.prepare_out(args.dest, overwrite=True)  # clears an earlier export's files and snapshots
-    drop = {"rng", "noise_state", "torch_rng", "cuda_rng", "actor_opt", "critic_opt", "format"}
-    if not args.keep_memory:
-        drop.add("memory")
-    slim = {k: v for k, v in payload.items() if k not in drop}
-    args.dest.mkdir(parents=True, exist_ok=True)
-    checkpoint.save(args.dest / checkpoint.CHECKPOINT, slim)
-    for name in training.RUN_FILES[1:]:
-        if (run / name).exists():
-            shutil.copyfile(run / name, args.dest / name)
-    for snap in [] if args.no_snapshots else training.list_snapshots(run):
-        (args.dest / training.SNAPSHOTS).mkdir(exist_ok=True)
-        shutil.copyfile(snap, args.dest / training.SNAPSHOTS / snap.name)
-    return {"exported": str(args.dest), "bytes": (args.dest / checkpoint.CHECKPOINT).stat().st_size}
+    dest = Run(args.run).export(args.dest, keep_memory=args.keep_memory, snapshots=not args.no_snapshots,
+                                overwrite=args.overwrite)
+    return {"exported": str(dest.path), "bytes": dest.checkpoint.stat().st_size}
 
 
 def main(argv=None) -> int:
@@ -162,7 +206,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted (the last checkpoint in the run folder is intact)", file=sys.stderr)
+        print("error: interrupted", file=sys.stderr)
         return 130
     print(json.dumps(result))
     return 0

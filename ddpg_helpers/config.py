@@ -8,13 +8,16 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
+from typing import Literal
+
+from .errors import DDPGError
 
 
 @dataclass
 class Config:
     env_id: str = "MountainCarContinuous-v0"
     """gymnasium environment id; its action space must be continuous (Box)"""
-    algo: str = "ddpg"
+    algo: Literal["ddpg", "td3"] = "ddpg"
     """'ddpg' (the blog's) or 'td3' (twin critics, target smoothing, delayed actor)"""
     seed: int = 0
     """seed for the nets, the noise, the replay sampling and the env resets"""
@@ -50,7 +53,7 @@ class Config:
     """env steps with uniform random actions before the actor acts"""
     learning_starts: int = 0
     """env steps before the first gradient update (0: as soon as the memory holds one batch)"""
-    noise: str = "blog"
+    noise: Literal["blog", "gaussian"] = "blog"
     """exploration noise: 'blog' (mean-reverting, uniform kicks) or 'gaussian'"""
     sigma_start: float = 1.0
     """noise scale in the first episode"""
@@ -77,21 +80,47 @@ class Config:
     eval_seed: int = 10_000
     """first env seed of the evaluation episodes (seeds eval_seed, eval_seed+1, ...)"""
     target_return: float | None = None
-    """stop early once the noise-free evaluation mean reaches this return"""
+    """stop once the run is solved at this return (default: the env's own threshold, without stopping)"""
+    confirm_episodes: int = 100
+    """fresh noise-free episodes that must also reach the threshold before a run counts as solved (0: none)"""
     checkpoint_every: int = 10
     """episodes between checkpoints in the run folder (0: only at the end)"""
     snapshot_every: int = 0
     """episodes between copies of the actor and critic kept in RUN/snapshots (0: none), to study learning"""
     record_final: bool = True
-    """record the final noise-free episode (frames, observations, actions)"""
-    frame_stride: int = 2
-    """keep every n-th rendered frame of the recorded episode"""
+    """keep the final nets' noise-free episode (observations, actions, rewards) in the run folder"""
     device: str = "auto"
     """'auto' (cuda if available), 'cuda' or 'cpu'"""
-    compile: str = "auto"
-    """capture the update with torch.compile: 'on', 'off', or 'auto' (on for cuda, off for cpu)"""
+    compile: Literal["auto", "graph", "compile", "eager", "on", "off"] = "auto"
+    """update path: 'auto' (cuda: graph; cpu: eager), 'graph' (CUDA graph replay), 'compile' (torch.compile), 'eager'"""
     threads: int = 0
     """CPU threads for torch (0: torch's default, all cores; 1 can be faster on a busy machine)"""
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Reject values that would make a run meaningless, before anything is built or written."""
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            choices = typing.get_args(hints[f.name]) if typing.get_origin(hints[f.name]) is Literal else ()
+            if choices and getattr(self, f.name) not in choices:
+                raise DDPGError(f"unknown {f.name} {getattr(self, f.name)!r} (choose {', '.join(map(repr, choices))})")
+        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "policy_delay",
+                     "sigma_decay", "actor_lr", "critic_lr"):
+            if getattr(self, name) <= 0:
+                raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "learning_starts", "threads",
+                     "confirm_episodes", "policy_noise", "noise_clip", "critic_weight_decay", "actor_preact_l2"):
+            if getattr(self, name) < 0:
+                raise DDPGError(f"{name} must not be negative, got {getattr(self, name)}")
+        for name in ("total_steps", "max_episode_steps"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.memory_size < self.batch_size:
+            raise DDPGError(f"memory_size ({self.memory_size}) must hold at least one batch ({self.batch_size})")
+        if not 0 < self.gamma <= 1 or not 0 < self.tau <= 1:
+            raise DDPGError("gamma and tau must lie in (0, 1]")
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
@@ -101,6 +130,7 @@ class Config:
     def from_dict(cls, data: dict) -> Config:
         hints = typing.get_type_hints(cls)
         known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k not in OBSOLETE}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
@@ -108,8 +138,11 @@ class Config:
         return cls(**values)
 
 
+OBSOLETE = frozenset({"frame_stride"})
+"""Fields of older configs that no longer do anything; their values are ignored when read."""
+
 RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "eval_every",
-                       "checkpoint_every", "snapshot_every"})
+                       "checkpoint_every", "snapshot_every", "confirm_episodes"})
 """Config fields a resumed run may change: how long it goes on, where it runs, how often it saves.
 The rest would make the continued run a different experiment from the one its history records."""
 

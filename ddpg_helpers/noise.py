@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 
 def sigma_schedule(episode: int, start: float = 1.0, end: float = 0.3, decay: float = 30.0) -> float:
@@ -35,6 +36,13 @@ class BlogNoise:
             self.sigma = sigma
         self.state = self.rng.uniform(-self.init, self.init, self.act_dim)
 
+    def state_dict(self) -> dict:
+        """The noise's position within an episode (its generator is the run's, saved with the run)."""
+        return {"noise_state": torch.as_tensor(self.state)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.state = state["noise_state"].numpy()
+
     def __call__(self) -> np.ndarray:
         self.state = self.state - self.theta * self.state + self.sigma * self.rng.uniform(-1.0, 1.0, self.act_dim)
         return self.state
@@ -51,6 +59,12 @@ class GaussianNoise:
     def reset(self, sigma: float | None = None) -> None:
         if sigma is not None:
             self.sigma = sigma
+
+    def state_dict(self) -> dict:
+        return {}  # no state between steps; sigma is set again at each episode's start
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
     def __call__(self) -> np.ndarray:
         return self.rng.normal(0.0, self.sigma, self.act_dim)

@@ -92,11 +92,11 @@ print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
 # Everything the notebooks import is now present; the check below names what to install if not.
 
 # %%
-from ddpg_helpers import notebook as nb
+import ddpg_helpers as dh
 
-missing = nb.missing_requirements()
+missing = dh.missing_requirements()
 assert not missing, f"missing: pip install {' '.join(missing)}"
-print("all requirements present; in Colab:", nb.in_colab())
+print("all requirements present; in Colab:", dh.in_colab())
 
 # %% [markdown]
 # ## A display? Not for `rgb_array`
@@ -125,7 +125,7 @@ assert virtual_display is None
 # %%
 import matplotlib.pyplot as plt
 
-from ddpg_helpers.training import make_env
+from ddpg_helpers import make_env
 
 env = make_env("MountainCarContinuous-v0", render_mode="rgb_array")
 obs, info = env.reset(seed=0)
@@ -148,4 +148,4 @@ plt.show()
 # the real thing.
 
 # %%
-print(f"{nb.QUICK_VAR} is {'set: training cells use a tiny budget' if nb.quick_mode() else 'unset: full settings'}")
+print(f"{dh.QUICK_VAR} is {'set: training cells use a tiny budget' if dh.quick_mode() else 'unset: full settings'}")

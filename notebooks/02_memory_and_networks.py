@@ -48,9 +48,19 @@ print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
 import numpy as np
 import torch
 
-from ddpg_helpers import Actor, Agent, Config, Critic, ReplayMemory, soft_update, td_target
-from ddpg_helpers import notebook as nb
-from ddpg_helpers.training import load_agent, make_env, run_episode
+import ddpg_helpers as dh
+from ddpg_helpers import (
+    Actor,
+    Agent,
+    Config,
+    Critic,
+    ReplayMemory,
+    load_agent,
+    make_env,
+    run_episode,
+    soft_update,
+    td_target,
+)
 
 _ = torch.manual_seed(0)  # the examples below draw the same numbers on every run
 
@@ -104,7 +114,7 @@ assert truncated and not terminated
 # `terminated` alone:
 
 # %%
-nb.show_source(td_target)
+dh.show_source(td_target)
 
 # %% [markdown]
 # ## The replay memory
@@ -115,7 +125,7 @@ nb.show_source(td_target)
 # transition as one row of a preallocated tensor and gathers a batch by random row numbers.
 
 # %%
-nb.show_source(ReplayMemory)
+dh.show_source(ReplayMemory)
 
 # %% [markdown]
 # A memory of 5 rows, filled with 7 transitions: the ring buffer overwrites the two oldest.
@@ -152,7 +162,7 @@ assert batch.obs.shape == (128, 2) and batch.action.shape == (128, 1) and batch.
 # to 0: the untrained actor does not commit to a direction before it has learned one.
 
 # %%
-nb.show_source(Actor)
+dh.show_source(Actor)
 
 # %%
 actor = Actor(obs_dim=2, act_dim=1)
@@ -169,7 +179,7 @@ assert actions.shape == (128, 1) and actions.abs().max() < 0.1
 # layers of 128, with leaky ReLU throughout.
 
 # %%
-nb.show_source(Critic)
+dh.show_source(Critic)
 
 # %%
 critic = Critic(obs_dim=2, act_dim=1)
@@ -212,7 +222,7 @@ assert same
 agent.update(batch)
 gap = [(a - b).abs().max().item() for a, b in zip(agent.actor.parameters(), agent.actor_target.parameters())]
 print(f"largest gap between actor and actor_target after one update: {max(gap):.2e}")
-nb.show_source(soft_update)
+dh.show_source(soft_update)
 
 # %% [markdown]
 # ## The same actor, trained
@@ -223,7 +233,7 @@ nb.show_source(soft_update)
 # the way it is already moving. (At the far left, where the track ends at -1.2, it barely pushes.)
 
 # %%
-run = nb.shipped_run()
+run = dh.shipped_run()
 trained, config, payload = load_agent(run)
 print(f"{run}: trained for {payload['episode']} episodes ({payload['env_steps']} env steps)")
 states = np.array([[-0.5, -0.02], [-0.5, 0.02], [-1.0, -0.04], [0.2, 0.04]], dtype=np.float32)

@@ -51,17 +51,15 @@ print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ddpg_helpers import Config, sigma_schedule, train
-from ddpg_helpers import notebook as nb
-from ddpg_helpers.plotting import reward_curve
-from ddpg_helpers.training import evaluate, load_agent, make_env
+import ddpg_helpers as dh
+from ddpg_helpers import Config, evaluate, load_agent, make_env, reward_curve, sigma_schedule, train
 
 # %% [markdown]
 # ## The blog's hyperparameters, in one cell
 #
 # These are the blog's values, which are also `Config`'s defaults (each field is documented in
 # `ddpg_helpers/config.py`). Change any of them here. With `DDPG_QUICK=1` set (as in the
-# project's notebook tests), `nb.budget` keeps everything but cuts the run to a few episodes.
+# project's notebook tests), `dh.budget` keeps everything but cuts the run to a few episodes.
 
 # %%
 config = Config(
@@ -80,9 +78,9 @@ config = Config(
     target_return=None,  # 90: stop at the first noise-free evaluation that reaches the flag (see the curve below)
     seed=0,
 )
-config = nb.budget(config)
+config = dh.budget(config)
 print(f"{config.episodes} episodes" + (" (DDPG_QUICK=1: a tiny run that checks the code, not the learning)"
-                                      if nb.quick_mode() else ""))
+                                      if dh.quick_mode() else ""))
 
 # %% [markdown]
 # ## The exploration noise, and the blog's correction
@@ -110,8 +108,9 @@ plt.show()
 # %% [markdown]
 # ## Where the run is saved
 #
-# The run folder gets the checkpoint (`checkpoint.pt`, enough to resume or to watch the agent),
-# `summary.json`, `metrics.csv`, `reward_curve.png` and the final episode. It is named after the
+# The run folder (`dh.Run`, which alone knows its file names) gets the checkpoint (enough to resume
+# or to watch the agent), the best nets of the evaluations so far, a summary, the per-episode metrics,
+# the reward curve and the final episode. It is named after the
 # env, the algorithm and the seed, as the command line names it (`python -m ddpg_helpers train`);
 # running the training cell again replaces it.
 #
@@ -122,10 +121,10 @@ plt.show()
 # %%
 SAVE_TO_DRIVE = False
 
-runs = nb.runs_dir(use_drive=SAVE_TO_DRIVE)
-run = runs / nb.run_name(config)
+runs = dh.runs_dir(use_drive=SAVE_TO_DRIVE)
+run = runs / dh.run_name(config)
 print("run folder:", run)
-print(nb.device_report())
+print(dh.device_report())
 
 # %% [markdown]
 # ## Train
@@ -137,7 +136,7 @@ print(nb.device_report())
 # MountainCar is known for. On a small 2-core CPU the full run took three to seven minutes.
 
 # %%
-live_plot = nb.LiveRewardPlot(title="DDPG on MountainCarContinuous-v0")
+live_plot = dh.LiveRewardPlot(title="DDPG on MountainCarContinuous-v0")
 result = train(config, out=run, overwrite=True, callback=live_plot)
 assert live_plot.draws >= config.episodes
 
@@ -149,14 +148,14 @@ assert live_plot.draws >= config.episodes
 # kernel restart (run the cells above except the training cell).
 
 # %%
-summary = nb.load_summary(run)
+summary = dh.load_summary(run)
 print(f"final noise-free episode: {summary['final_episode_return']:.1f}")
 print(f"evaluation over {summary['eval_episodes']} episodes: {summary['final_eval_mean']:.1f} "
       f"+- {summary['final_eval_std']:.1f}")
 print(f"an evaluation reached {summary['solve_threshold']} during training: {summary['solved']}")
 print(f"{summary['episodes']} episodes, {summary['env_steps']} env steps, {summary['wall_seconds']:.0f} s "
       f"on {summary['device']}")
-assert 0 < summary["episodes"] <= config.episodes and (run / "checkpoint.pt").is_file()
+assert 0 < summary["episodes"] <= config.episodes and dh.Run(run).checkpoint.is_file()
 
 # %% [markdown]
 # ## The reward curve
@@ -179,11 +178,11 @@ assert 0 < summary["episodes"] <= config.episodes and (run / "checkpoint.pt").is
 #
 # Setting `target_return=90` keeps the first agent that reaches the flag. The project's trained
 # agent (`trained/mcc`) was made that way, with 20 evaluation episodes instead of 5 so that one
-# lucky evaluation cannot stop the run (its `summary.json` says where it stopped). Notebook 4 can
+# lucky evaluation cannot stop the run (its summary says where it stopped). Notebook 4 can
 # show either.
 
 # %%
-history = nb.load_history(run)
+history = dh.load_history(run)
 fig, ax = plt.subplots(figsize=(8, 4))
 reward_curve(history, ax, title="DDPG on MountainCarContinuous-v0")
 plt.show()

@@ -48,10 +48,8 @@ print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
 import matplotlib.pyplot as plt
 from IPython.display import HTML
 
-from ddpg_helpers import animation
-from ddpg_helpers import notebook as nb
-from ddpg_helpers.plotting import episode_plots
-from ddpg_helpers.training import Episode, load_agent, make_env, run_episode
+import ddpg_helpers as dh
+from ddpg_helpers import animation, episode_plots, load_agent, make_env, run_episode
 
 # %% [markdown]
 # ## Which run
@@ -67,16 +65,16 @@ from ddpg_helpers.training import Episode, load_agent, make_env, run_episode
 RUN = None
 USE_DRIVE = False
 
-run = nb.choose_run(RUN, nb.runs_dir(use_drive=USE_DRIVE))
-shipped = nb.is_shipped(run)
-summary = nb.load_summary(run)
+run = dh.choose_run(RUN, dh.runs_dir(use_drive=USE_DRIVE))
+shipped = dh.is_shipped(run)
+summary = dh.load_summary(run)
 print(f"run: {run}" + (" (the trained agent the project ships)" if shipped else ""))
 print(f"{summary['episodes']} training episodes; final noise-free episode: {summary['final_episode_return']:.1f}")
 
 # %% [markdown]
 # ## Replay the noise-free episode
 #
-# The run folder keeps the final episode's observations and actions (`final_episode.npz`) but no
+# The run folder keeps the final episode's observations and actions but no
 # pictures: 999 frames of 600x400 are about 720 MB in memory. The agent is deterministic without
 # noise and the env is seeded, so playing the same seed again reproduces that episode, and this
 # time the frames are rendered. Only every few frames are rendered, about 200 in all: as many as
@@ -84,8 +82,8 @@ print(f"{summary['episodes']} training episodes; final noise-free episode: {summ
 
 # %%
 agent, config, _ = load_agent(run)
-recorded = Episode.load(run / "final_episode.npz")
-stride = nb.frame_stride_for(len(recorded.actions), max_frames=200)
+recorded = dh.Run(run).final_episode()
+stride = dh.frame_stride_for(len(recorded.actions), max_frames=200)
 
 env = make_env(config.env_id, render_mode="rgb_array")
 episode = run_episode(agent, env, seed=config.eval_seed, record=True, frame_stride=stride)
@@ -121,7 +119,7 @@ HTML(html)
 # folders (never into `trained/`, which belongs to the project).
 
 # %%
-gif = nb.runs_dir() / f"{run.name}.gif"
+gif = dh.runs_dir() / f"{run.name}.gif"
 animation.save_gif(episode.frames, gif, fps=round(50 / stride))
 print(f"{gif} ({gif.stat().st_size / 1024:.0f} KiB)")
 assert gif.stat().st_size > 0

@@ -65,13 +65,22 @@ import numpy as np
 import torch
 from IPython.display import HTML, display
 
-from ddpg_helpers import PRESETS, Agent, Config, DDPGError, animation, make_config
-from ddpg_helpers import notebook as nb
-from ddpg_helpers.plotting import compare_curves
-from ddpg_helpers.training import load_agent, make_env, run_episode
+import ddpg_helpers as dh
+from ddpg_helpers import (
+    PRESETS,
+    Agent,
+    Config,
+    DDPGError,
+    animation,
+    compare_curves,
+    load_agent,
+    make_config,
+    make_env,
+    run_episode,
+)
 
-WALKER = nb.WALKER_ID  # "BipedalWalker-v3"
-QUICK = nb.quick_mode()
+WALKER = dh.WALKER_ID  # "BipedalWalker-v3"
+QUICK = dh.quick_mode()
 
 # %% [markdown]
 # ## Why the walker is harder than the car
@@ -129,7 +138,7 @@ for seed in range(5):
         rewards.append(reward)
         if terminated or truncated:
             break
-    outcome = nb.walker_outcome(np.array(rewards), time_limit)
+    outcome = dh.walker_outcome(np.array(rewards), time_limit)
     print(f"random actions, seed {seed}: return {sum(rewards):8.1f} after {len(rewards):4d} steps ({outcome})")
 env.close()
 
@@ -158,8 +167,8 @@ for name, value in PRESETS[WALKER].items():
     print(f"{name:22s} {str(getattr(blog, name)):>24s} {str(value):>24s}")
 
 # frame_stride: the final episode is recorded with every 8th frame, 200 frames of a 1600-step episode
-ddpg_config = nb.short_budget(make_config(WALKER, algo="ddpg", seed=0, frame_stride=8))
-td3_config = nb.short_budget(make_config(WALKER, algo="td3", seed=0, frame_stride=8))
+ddpg_config = dh.short_budget(make_config(WALKER, algo="ddpg", seed=0))
+td3_config = dh.short_budget(make_config(WALKER, algo="td3", seed=0))
 print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} random warm-up steps, "
       f"at most {td3_config.max_episode_steps or time_limit} steps per episode"
       + (" (DDPG_QUICK=1: a tiny run that checks the code, not the learning)" if QUICK else ""))
@@ -167,8 +176,8 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 # %% [markdown]
 # ## Where the runs are saved, and how to resume
 #
-# Each run writes its folder as notebook 3's did (`checkpoint.pt`, `summary.json`,
-# `metrics.csv`, `reward_curve.png`, ...), named like the command line's: `BipedalWalker-v3-ddpg-s0`
+# Each run writes its folder as notebook 3's did (checkpoint, best nets, summary, metrics, reward
+# curve, ...), named like the command line's: `BipedalWalker-v3-ddpg-s0`
 # and `BipedalWalker-v3-td3-s0`. The checkpoint is rewritten every 10 episodes, atomically (a new
 # file is written, then renamed over the old one), with the nets, the optimisers, the replay
 # memory, the history and the random states: a resumed run continues exactly where the checkpoint
@@ -194,15 +203,15 @@ SAVE_TO_DRIVE = False
 TRAIN = True
 RESUME = not QUICK  # True; a quick check (DDPG_QUICK=1) always trains afresh
 
-runs = nb.runs_dir(use_drive=SAVE_TO_DRIVE)
-ddpg_out = runs / nb.run_name(ddpg_config)
-td3_out = runs / nb.run_name(td3_config)
+runs = dh.runs_dir(use_drive=SAVE_TO_DRIVE)
+ddpg_out = runs / dh.run_name(ddpg_config)
+td3_out = runs / dh.run_name(td3_config)
 print("DDPG run folder:", ddpg_out)
 print("TD3 run folder: ", td3_out)
 for out in (ddpg_out, td3_out):
     print(f"  resume from a terminal: python -m ddpg_helpers train --resume {out}")
 if torch.cuda.is_available():
-    print(nb.device_report())
+    print(dh.device_report())
 else:
     print("No GPU: a full run takes many hours on a CPU. On Colab: Runtime > Change runtime type > GPU > Save, "
           "then run the notebook again from the top.")
@@ -218,8 +227,8 @@ else:
 
 # %%
 if TRAIN:
-    ddpg_plot = nb.LiveRewardPlot(every=10, title=f"DDPG on {WALKER}")
-    ddpg_result = nb.train_or_resume(ddpg_config, ddpg_out, resume=RESUME, callback=ddpg_plot)
+    ddpg_plot = dh.LiveRewardPlot(every=10, title=f"DDPG on {WALKER}")
+    ddpg_result = dh.train_or_resume(ddpg_config, ddpg_out, resume=RESUME, callback=ddpg_plot)
     print(f"DDPG: {ddpg_result.summary['episodes']} episodes, {ddpg_result.summary['env_steps']} env steps, "
           f"{ddpg_result.summary['wall_seconds']:.0f} s on {ddpg_result.summary['device']}")
 else:
@@ -233,7 +242,7 @@ else:
 # to `3` mark the lines that use `self.td3`; without them it is the blog's DDPG.
 
 # %%
-display(nb.show_source(Agent.target), nb.show_source(Agent.update))
+display(dh.show_source(Agent.target), dh.show_source(Agent.update))
 print("and in the critic's step (Agent._update_step), the second critic learns the same target:")
 print("\n".join(line for line in inspect.getsource(Agent._update_step).splitlines() if "critic2" in line))
 
@@ -252,8 +261,8 @@ print("\n".join(line for line in inspect.getsource(Agent._update_step).splitline
 
 # %%
 if TRAIN:
-    td3_plot = nb.LiveRewardPlot(every=10, title=f"TD3 on {WALKER}")
-    td3_result = nb.train_or_resume(td3_config, td3_out, resume=RESUME, callback=td3_plot)
+    td3_plot = dh.LiveRewardPlot(every=10, title=f"TD3 on {WALKER}")
+    td3_result = dh.train_or_resume(td3_config, td3_out, resume=RESUME, callback=td3_plot)
     print(f"TD3: {td3_result.summary['episodes']} episodes, {td3_result.summary['env_steps']} env steps, "
           f"{td3_result.summary['wall_seconds']:.0f} s on {td3_result.summary['device']}")
 else:
@@ -270,15 +279,15 @@ else:
 # %%
 RUN = None
 
-ddpg_run = nb.latest_run(runs, WALKER, "ddpg")
-td3_run = nb.latest_run(runs, WALKER, "td3")
-shipped = nb.find_shipped(nb.SHIPPED_WALKER)
+ddpg_run = dh.latest_run(runs, WALKER, "ddpg")
+td3_run = dh.latest_run(runs, WALKER, "td3")
+shipped = dh.find_shipped(dh.SHIPPED_WALKER)
 shown = {"DDPG": ddpg_run, "TD3": td3_run, "TD3 (shipped)": shipped}
 shown = {label: run for label, run in shown.items() if run is not None}
 for label, run in shown.items():
     print(f"{label:14s} {run}")
 if not shown:
-    raise DDPGError(f"no finished walker run in {runs} and no shipped walker ({nb.SHIPPED_WALKER}) in this "
+    raise DDPGError(f"no finished walker run in {runs} and no shipped walker ({dh.SHIPPED_WALKER}) in this "
                     "checkout: set TRAIN = True above")
 
 # %% [markdown]
@@ -287,17 +296,17 @@ if not shown:
 # Thick lines: the noise-free evaluations (mean, with a band of one standard deviation). Thin
 # lines: the moving average of the training episodes' returns, with exploration noise. The
 # dashed line is the env's "solved" threshold. The table gives each run's last evaluation, as its
-# `summary.json` records it.
+# summary records it.
 
 # %%
-histories = {label: nb.load_history(run) for label, run in shown.items()}
+histories = {label: dh.load_history(run) for label, run in shown.items()}
 fig, ax = plt.subplots(figsize=(9, 4.5))
 compare_curves(histories, ax, threshold=rows[1][4], title=f"DDPG and TD3 on {WALKER}")
 plt.show()
 
 print(f"{'':14s} {'episodes':>8s} {'env steps':>10s} {'hours':>6s} {'device':>7s} {'last evaluation':>22s} solved")
 for label, run in shown.items():
-    s = nb.load_summary(run)
+    s = dh.load_summary(run)
     evaluation = f"{s['final_eval_mean']:.1f} +- {s['final_eval_std']:.1f} ({s['eval_episodes']} ep)"
     print(f"{label:14s} {s['episodes']:8d} {s['env_steps']:10d} {s['wall_seconds'] / 3600:6.2f} {s['device']:>7s} "
           f"{evaluation:>22s} {s['solved']}")
@@ -321,12 +330,12 @@ for label, run in shown.items():
     env.close()
     agents[label], played[label] = (agent, config), episodes
     returns = [e.total_return for e in episodes]
-    outcomes = [nb.walker_outcome(e.rewards, limit) for e in episodes]
+    outcomes = [dh.walker_outcome(e.rewards, limit) for e in episodes]
     print(f"{label}: mean {np.mean(returns):.1f} +- {np.std(returns):.1f}; "
           + ", ".join(f"{o} {outcomes.count(o)}" for o in ("reached the end", "time limit", "fell") if o in outcomes))
     for seed, (e, o) in enumerate(zip(episodes, outcomes)):
         print(f"    seed {seed}: {e.total_return:7.1f} in {len(e.actions):4d} steps ({o}), "
-              f"{nb.walker_torque_cost(e.actions):5.1f} of it paid for torque")
+              f"{dh.walker_torque_cost(e.actions):5.1f} of it paid for torque")
 
 # %% [markdown]
 # ## Why a walker stops getting better: a saturated actor
@@ -334,7 +343,7 @@ for label, run in shown.items():
 # Without `actor_preact_l2`, a TD3 walker that reaches the far end can stay a little under 300
 # for hundreds of thousands of steps (the README has such a run: 278 after 1M steps). The reason
 # is in the actor's last line, `tanh(z)`. The walker pays for torque, 0.00035 * 80 * |a| per
-# joint per step (`nb.walker_torque_cost`, printed above for each episode): a walk to the far end
+# joint per step (`dh.walker_torque_cost`, printed above for each episode): a walk to the far end
 # earns about 364, and its score is what the torque leaves of that, so less torque, or fewer
 # steps, means a higher return. But the actor learns only through the slope of tanh, and where
 # |z| is large that slope is zero: in float32, `tanh(z)` is exactly 1 past |z| = 9.1. There the
@@ -364,16 +373,16 @@ for label, (agent, config) in agents.items():
 # ## Watching the walker
 #
 # The TD3 walker (the latest trained one, else the shipped one; or `RUN`), noise-free, on env
-# seed 0. `nb.record_walk` plays the episode once without pictures to learn its length, then
+# seed 0. `dh.record_walk` plays the episode once without pictures to learn its length, then
 # again rendering only every few frames, about 200 in all: a 1,600-step episode at full size
 # would be over a gigabyte of pixels and far past matplotlib's embed limit. `animation.jshtml`
 # shrinks the frames and raises if any would be cut (notebook 4 explains the limit).
 
 # %%
 show_run = Path(RUN) if RUN is not None else td3_run or shipped or ddpg_run
-walk = nb.record_walk(show_run, seed=0, max_frames=200)
+walk = dh.record_walk(show_run, seed=0, max_frames=200)
 episode, stride, fps = walk.episode, walk.stride, walk.fps
-print(f"{show_run}" + (" (the walker the project ships)" if nb.is_shipped(show_run, nb.SHIPPED_WALKER) else ""))
+print(f"{show_run}" + (" (the walker the project ships)" if dh.is_shipped(show_run, dh.SHIPPED_WALKER) else ""))
 print(f"return {episode.total_return:.1f} in {len(episode.actions)} steps ({walk.outcome}); "
       f"{len(episode.frames)} frames")
 
@@ -400,7 +409,7 @@ assert gif.stat().st_size > 0
 
 # %%
 if ddpg_run is not None and ddpg_run != show_run:
-    ddpg_walk = nb.record_walk(ddpg_run, seed=0, max_frames=200)
+    ddpg_walk = dh.record_walk(ddpg_run, seed=0, max_frames=200)
     print(f"{ddpg_run}: return {ddpg_walk.episode.total_return:.1f} in {len(ddpg_walk.episode.actions)} steps "
           f"({ddpg_walk.outcome})")
     display(HTML(animation.jshtml(ddpg_walk.episode.frames, interval_ms=1000 / ddpg_walk.fps * ddpg_walk.stride)))

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from ddpg_helpers import Config, DDPGError, train
-from ddpg_helpers.checkpoint import load_payload
-from ddpg_helpers.training import Trainer, evaluate, load_agent, make_env
+from ddpg_helpers import Config, DDPGError, evaluate, load_agent, make_env, train
+from ddpg_helpers.run import load as load_run
+from ddpg_helpers.training import resume_trainer
 
 TINY = dict(episodes=2, max_episode_steps=150, eval_every=0, eval_episodes=1, record_final=False)
 
@@ -23,7 +23,7 @@ def test_run_folder_holds_every_file(run):
 
 
 def test_save_load_round_trip(run):
-    payload = load_payload(run)
+    payload = load_run(run)
     agent, config, _ = load_agent(run)
     assert config == Config(**TINY)
     for name in ("actor", "critic", "actor_target", "critic_target"):
@@ -35,8 +35,8 @@ def test_save_load_round_trip(run):
 
 
 def test_full_resume_restores_optimisers_and_memory(run):
-    trainer = Trainer.resume(run)
-    payload = load_payload(run)
+    trainer = resume_trainer(run)
+    payload = load_run(run)
     assert trainer.episode == 2 and trainer.env_steps == payload["env_steps"]
     assert len(trainer.memory) == payload["env_steps"]
     saved_state = payload["actor_opt"]["state"]
@@ -150,7 +150,7 @@ def test_a_checkpoint_between_evaluations_is_evaluated_when_resume_finishes_it(t
 
     config = Config(**{**TINY, "episodes": 4, "eval_every": 2, "checkpoint_every": 1})
     train(config, out, progress=False, callback=keep_episode_3)
-    assert [e["episode"] for e in load_payload(copy)["history"]["evals"]] == [2]
+    assert [e["episode"] for e in load_run(copy)["history"]["evals"]] == [2]
     finished = resume(copy, progress=False, episodes=3)
     last = finished.history["evals"][-1]
     assert last["episode"] == 3 and finished.summary["final_eval_mean"] == last["mean"]
@@ -166,7 +166,7 @@ def test_a_warm_start_copies_the_nets_but_not_the_optimisers(run, tmp_path):
         for p, q in zip(getattr(result.agent, name).parameters(), getattr(source, name).parameters()):
             assert torch.equal(p, q), name
     assert result.agent.actor_opt.state_dict()["state"] == {}  # fresh Adam, no steps taken
-    assert load_payload(tmp_path / "warm")["config"]["init_from"] == str(run)
+    assert load_run(tmp_path / "warm")["config"]["init_from"] == str(run)
 
 
 def test_a_warm_start_from_a_snapshot_takes_its_nets_as_targets(tmp_path):
@@ -179,7 +179,7 @@ def test_a_warm_start_from_a_snapshot_takes_its_nets_as_targets(tmp_path):
         for p, q in zip(getattr(result.agent, online).parameters(), getattr(result.agent, target).parameters()):
             assert torch.equal(p, q), target
 
-    payload = load_payload(snapshot)
+    payload = load_run(snapshot)
     del payload["critic2"]
     torch.save(payload, tmp_path / "one_critic.pt")
     with pytest.raises(DDPGError, match="holds no critic2"):

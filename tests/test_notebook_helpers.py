@@ -11,10 +11,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from ddpg_helpers import Config, animation, display, plotting
-from ddpg_helpers import notebook as nb
+import ddpg_helpers as dh
+from ddpg_helpers import Config, animation, colab, display, make_env, plotting, run_episode, train
+from ddpg_helpers import runs as runs_module
 from ddpg_helpers.errors import DDPGError
-from ddpg_helpers.training import make_env, run_episode, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,42 +24,42 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)])
 def test_quick_mode_reads_one_variable(monkeypatch, value, quick):
     monkeypatch.setenv("DDPG_QUICK", value)
-    assert nb.quick_mode() is quick
+    assert dh.quick_mode() is quick
 
 
 def test_budget_is_the_config_itself_without_quick_mode(monkeypatch):
     monkeypatch.delenv("DDPG_QUICK", raising=False)
     config = Config()
-    assert nb.budget(config) is config
+    assert dh.budget(config) is config
     assert config.episodes == 200  # the blog's
 
 
 def test_budget_in_quick_mode_only_shortens_the_run(monkeypatch):
     monkeypatch.setenv("DDPG_QUICK", "1")
-    quick = nb.budget(Config())
-    assert quick.episodes == nb.QUICK_EPISODES and quick.eval_episodes == 1
+    quick = dh.budget(Config())
+    assert quick.episodes == dh.QUICK_EPISODES and quick.eval_episodes == 1
     assert quick.checkpoint_every == 0 and quick.snapshot_every == 0
     for name in ("gamma", "tau", "batch_size", "actor_lr", "critic_lr", "memory_size", "sigma_decay", "seed"):
         assert getattr(quick, name) == getattr(Config(), name)
-    assert nb.budget(Config(episodes=2)).episodes == 2
+    assert dh.budget(Config(episodes=2)).episodes == 2
 
 
 def test_colab_is_detected_by_its_module_or_environment(monkeypatch):
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    assert not nb.in_colab()
+    assert not dh.in_colab()
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20250101")
-    assert nb.in_colab()
+    assert dh.in_colab()
 
 
 def test_repo_root_is_this_checkout():
-    assert nb.repo_root() == ROOT
+    assert dh.repo_root() == ROOT
 
 
 def test_missing_requirements(monkeypatch):
-    assert nb.missing_requirements() == []
-    monkeypatch.setitem(nb.REQUIREMENTS, "no_such_module_xyz", "no-such-package")
-    assert nb.missing_requirements() == ["no-such-package"]
+    assert dh.missing_requirements() == []
+    monkeypatch.setitem(dh.REQUIREMENTS, "no_such_module_xyz", "no-such-package")
+    assert dh.missing_requirements() == ["no-such-package"]
 
 
 def test_device_report_says_how_to_get_a_gpu_on_colab(monkeypatch):
@@ -68,27 +68,27 @@ def test_device_report_says_how_to_get_a_gpu_on_colab(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     monkeypatch.setenv("COLAB_RELEASE_TAG", "x")
-    assert "Change runtime type" in nb.device_report()
+    assert "Change runtime type" in dh.device_report()
 
 
 # --- run folders -----------------------------------------------------------------------------
 
 def test_runs_dir_is_the_checkout_runs_folder_and_quick_runs_go_aside(monkeypatch):
     monkeypatch.delenv("DDPG_QUICK", raising=False)
-    assert nb.runs_dir() == ROOT / "runs"
+    assert dh.runs_dir() == ROOT / "runs"
     monkeypatch.setenv("DDPG_QUICK", "1")
-    assert nb.runs_dir() == ROOT / "runs" / "quick"
+    assert dh.runs_dir() == ROOT / "runs" / "quick"
 
 
 def test_drive_is_mounted_only_on_colab(monkeypatch):
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     with pytest.raises(DDPGError, match="Colab"):
-        nb.runs_dir(use_drive=True)
+        dh.runs_dir(use_drive=True)
 
 
 def test_run_name_matches_the_command_line_default():
-    assert nb.run_name(Config(seed=3)) == "MountainCarContinuous-v0-ddpg-s3"
+    assert dh.run_name(Config(seed=3)) == "MountainCarContinuous-v0-ddpg-s3"
 
 
 def fake_run(path: Path, env_id="MountainCarContinuous-v0", mtime: float | None = None, finished=True) -> Path:
@@ -102,56 +102,56 @@ def fake_run(path: Path, env_id="MountainCarContinuous-v0", mtime: float | None 
 
 
 def test_latest_run_is_the_newest_finished_one_of_the_env(tmp_path):
-    assert nb.latest_run(tmp_path / "nothing") is None
-    assert nb.latest_run(tmp_path) is None
+    assert dh.latest_run(tmp_path / "nothing") is None
+    assert dh.latest_run(tmp_path) is None
     fake_run(tmp_path / "old", mtime=1_000)
     new = fake_run(tmp_path / "new", mtime=2_000)
     fake_run(tmp_path / "walker", env_id="BipedalWalker-v3", mtime=3_000)
     fake_run(tmp_path / "unfinished", finished=False)
-    assert nb.latest_run(tmp_path) == new
-    assert nb.latest_run(tmp_path, env_id="BipedalWalker-v3") == tmp_path / "walker"
-    assert nb.latest_run(tmp_path, env_id=None) == tmp_path / "walker"
+    assert dh.latest_run(tmp_path) == new
+    assert dh.latest_run(tmp_path, env_id="BipedalWalker-v3") == tmp_path / "walker"
+    assert dh.latest_run(tmp_path, env_id=None) == tmp_path / "walker"
 
 
 def test_choose_run_prefers_the_given_then_the_latest_then_the_shipped(tmp_path, monkeypatch):
     shipped = fake_run(tmp_path / "trained" / "mcc")
-    monkeypatch.setattr(nb, "shipped_run", lambda: shipped)
+    monkeypatch.setattr(runs_module, "shipped_run", lambda: shipped)
     runs = tmp_path / "runs"
-    assert nb.choose_run(None, runs) == shipped
-    assert nb.is_shipped(shipped)
+    assert dh.choose_run(None, runs) == shipped
+    assert dh.is_shipped(shipped)
     latest = fake_run(runs / "a")
-    assert nb.choose_run(None, runs) == latest and not nb.is_shipped(latest)
+    assert dh.choose_run(None, runs) == latest and not dh.is_shipped(latest)
     given = fake_run(tmp_path / "elsewhere")
-    assert nb.choose_run(given, runs) == given
+    assert dh.choose_run(given, runs) == given
     with pytest.raises(DDPGError, match="not a finished run"):
-        nb.choose_run(tmp_path / "missing", runs)
+        dh.choose_run(tmp_path / "missing", runs)
 
 
 def test_shipped_run_is_found_or_explained(monkeypatch, tmp_path):
-    if (ROOT / nb.SHIPPED_RUN / "summary.json").is_file():
-        assert nb.shipped_run() == ROOT / nb.SHIPPED_RUN
-    monkeypatch.setattr(nb, "repo_root", lambda: None)
-    monkeypatch.setattr(nb, "COLAB_CHECKOUT", tmp_path / "none")
+    if (ROOT / dh.SHIPPED_RUN / "summary.json").is_file():
+        assert dh.shipped_run() == ROOT / dh.SHIPPED_RUN
+    monkeypatch.setattr(colab, "repo_root", lambda: None)
+    monkeypatch.setattr(colab, "COLAB_CHECKOUT", tmp_path / "none")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DDPGError, match="trained/mcc"):
-        nb.shipped_run()
+        dh.shipped_run()
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A real run folder from a very short run."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    config = Config(episodes=2, max_episode_steps=60, batch_size=16, eval_episodes=1, eval_every=0, frame_stride=10)
+    config = Config(episodes=2, max_episode_steps=60, batch_size=16, eval_episodes=1, eval_every=0)
     train(config, out=out, progress=False)
     return out
 
 
 def test_summary_and_history_are_read_back_from_the_run_folder(tiny_run):
-    summary = nb.load_summary(tiny_run)
-    history = nb.load_history(tiny_run)
+    summary = dh.load_summary(tiny_run)
+    history = dh.load_history(tiny_run)
     assert summary["episodes"] == 2 and "final_episode_return" in summary
     assert len(history["return"]) == 2 and history["evals"]
-    assert nb.latest_run(tiny_run.parent) == tiny_run
+    assert dh.latest_run(tiny_run.parent) == tiny_run
 
 
 # --- showing things --------------------------------------------------------------------------
@@ -159,14 +159,14 @@ def test_summary_and_history_are_read_back_from_the_run_folder(tiny_run):
 def test_show_source_shows_the_real_class():
     from ddpg_helpers import ReplayMemory
 
-    code = nb.show_source(ReplayMemory)
+    code = dh.show_source(ReplayMemory)
     assert "class ReplayMemory" in code.data and "def sample" in code.data
 
 
 def test_live_plot_redraws_as_episodes_end():
     history = {"episode": [], "return": [], "env_steps": [], "evals": []}
     trainer = types.SimpleNamespace(episode=0, done=False, history=history)
-    plot = nb.LiveRewardPlot(every=2)
+    plot = dh.LiveRewardPlot(every=2)
     for i in range(5):
         history["episode"].append(i)
         history["return"].append(float(i))
@@ -183,12 +183,12 @@ def test_figure_png_needs_no_display():
 
     fig = Figure()
     fig.add_subplot().plot([0, 1])
-    assert nb.figure_png(fig).startswith(b"\x89PNG")
+    assert dh.figure_png(fig).startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("steps, stride", [(999, 5), (1000, 5), (1001, 6), (200, 1), (50, 1), (0, 1)])
 def test_frame_stride_keeps_about_200_frames(steps, stride):
-    assert nb.frame_stride_for(steps, max_frames=200) == stride
+    assert dh.frame_stride_for(steps, max_frames=200) == stride
 
 
 def test_episode_plots_draw_position_speed_and_action():
@@ -261,7 +261,7 @@ class Rocking:
 @pytest.fixture(scope="module")
 def full_episode():
     env = make_env("MountainCarContinuous-v0", render_mode="rgb_array")
-    episode = run_episode(Rocking(), env, seed=3, record=True, frame_stride=nb.frame_stride_for(999))
+    episode = run_episode(Rocking(), env, seed=3, record=True, frame_stride=dh.frame_stride_for(999))
     env.close()
     return episode
 

@@ -12,7 +12,7 @@ import jupytext
 import nbformat
 import pytest
 
-from ddpg_helpers import notebook as nb
+import ddpg_helpers as dh
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 IPYNBS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -72,7 +72,7 @@ def install_cell(ipynb: Path) -> str:
 @pytest.mark.parametrize("ipynb", IPYNBS, ids=lambda p: p.name)
 def test_install_cell_clones_the_one_repository_url(ipynb):
     urls = re.findall(r'REPO_URL = "([^"]+)"', install_cell(ipynb))
-    assert urls == [nb.REPO_URL], "the install cell's REPO_URL must equal ddpg_helpers.notebook.REPO_URL"
+    assert urls == [dh.REPO_URL], "the install cell's REPO_URL must equal ddpg_helpers.notebook.REPO_URL"
 
 
 def test_install_cell_is_the_same_everywhere():

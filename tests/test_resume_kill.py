@@ -5,9 +5,8 @@ import subprocess
 import sys
 import time
 
-from ddpg_helpers import DDPGError
-from ddpg_helpers.checkpoint import load_payload
-from ddpg_helpers.training import load_agent
+from ddpg_helpers import DDPGError, load_agent
+from ddpg_helpers.run import load as load_run
 
 ARGS = ["--episodes", "14", "--max-episode-steps", "150", "--checkpoint-every", "2", "--eval-every", "0",
         "--eval-episodes", "1", "--no-record-final", "--no-progress"]
@@ -15,7 +14,7 @@ ARGS = ["--episodes", "14", "--max-episode-steps", "150", "--checkpoint-every", 
 
 def saved_episode(out):
     try:
-        return load_payload(out)["episode"]
+        return load_run(out)["episode"]
     except DDPGError:
         return -1
 
@@ -31,7 +30,7 @@ def test_sigkill_then_resume(tmp_path):
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-way"
 
-    killed_at = load_payload(out)  # the last checkpoint survived the kill intact
+    killed_at = load_run(out)  # the last checkpoint survived the kill intact
     k = killed_at["episode"]
     assert 4 <= k < 14 and k % 2 == 0
     assert killed_at["history"]["episode"] == list(range(k))
@@ -39,7 +38,7 @@ def test_sigkill_then_resume(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ddpg_helpers", "train", "--resume", str(out), "--no-progress"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    final = load_payload(out)
+    final = load_run(out)
     history = final["history"]
     assert history["episode"] == list(range(14))  # no episode lost, none counted twice
     assert history["return"][:k] == killed_at["history"]["return"]

@@ -10,31 +10,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddpg_helpers import Config, make_config, plotting
-from ddpg_helpers import notebook as nb
+import ddpg_helpers as dh
+from ddpg_helpers import Config, colab, evaluate, load_agent, make_config, make_env, plotting, run_episode
 from ddpg_helpers.errors import DDPGError
-from ddpg_helpers.training import evaluate, load_agent, make_env, run_episode
 
 # --- budget ----------------------------------------------------------------------------------
 
 def test_short_budget_is_the_config_itself_without_quick_mode(monkeypatch):
     monkeypatch.delenv("DDPG_QUICK", raising=False)
     config = make_config("BipedalWalker-v3", algo="td3")
-    assert nb.short_budget(config) is config
+    assert dh.short_budget(config) is config
 
 
 def test_short_budget_in_quick_mode_shortens_episodes_and_warmup_only(monkeypatch):
     monkeypatch.setenv("DDPG_QUICK", "1")
     full = make_config("BipedalWalker-v3", algo="td3")
-    quick = nb.short_budget(full)
-    assert quick.episodes == nb.QUICK_EPISODES and quick.eval_episodes == 1 and quick.checkpoint_every == 0
-    assert quick.max_episode_steps == nb.QUICK_MAX_EPISODE_STEPS and quick.warmup_steps == nb.QUICK_WARMUP_STEPS
-    assert quick.learning_starts == nb.QUICK_WARMUP_STEPS  # a quick run learns after its short warm-up
+    quick = dh.short_budget(full)
+    assert quick.episodes == dh.QUICK_EPISODES and quick.eval_episodes == 1 and quick.checkpoint_every == 0
+    assert quick.max_episode_steps == dh.QUICK_MAX_EPISODE_STEPS and quick.warmup_steps == dh.QUICK_WARMUP_STEPS
+    assert quick.learning_starts == dh.QUICK_WARMUP_STEPS  # a quick run learns after its short warm-up
     for name in ("algo", "gamma", "tau", "batch_size", "memory_size", "actor_hidden", "critic_hidden", "noise",
                  "sigma_start", "policy_noise", "policy_delay", "seed"):
         assert getattr(quick, name) == getattr(full, name)
     # never longer than the config asked for
-    small = nb.short_budget(Config(max_episode_steps=50, warmup_steps=0, episodes=2))
+    small = dh.short_budget(Config(max_episode_steps=50, warmup_steps=0, episodes=2))
     assert (small.max_episode_steps, small.warmup_steps, small.episodes) == (50, 0, 2)
 
 
@@ -51,40 +50,40 @@ def fake_run(path: Path, env_id="BipedalWalker-v3", algo="td3", mtime: float | N
 
 
 def test_find_shipped_finds_the_walker_or_says_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(nb, "COLAB_CHECKOUT", tmp_path / "no-colab")
+    monkeypatch.setattr(colab, "COLAB_CHECKOUT", tmp_path / "no-colab")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(nb, "repo_root", lambda: tmp_path / "checkout")
-    assert nb.find_shipped(nb.SHIPPED_WALKER) is None
+    monkeypatch.setattr(colab, "repo_root", lambda: tmp_path / "checkout")
+    assert dh.find_shipped(dh.SHIPPED_WALKER) is None
     shipped = fake_run(tmp_path / "checkout" / "trained" / "walker-td3")
-    assert nb.find_shipped(nb.SHIPPED_WALKER) == shipped
-    assert nb.is_shipped(shipped, nb.SHIPPED_WALKER)
-    assert not nb.is_shipped(tmp_path / "runs" / "walker-td3", nb.SHIPPED_WALKER)
+    assert dh.find_shipped(dh.SHIPPED_WALKER) == shipped
+    assert dh.is_shipped(shipped, dh.SHIPPED_WALKER)
+    assert not dh.is_shipped(tmp_path / "runs" / "walker-td3", dh.SHIPPED_WALKER)
 
 
 def test_the_real_shipped_walker_is_a_finished_run_when_present():
-    found = nb.find_shipped(nb.SHIPPED_WALKER)
+    found = dh.find_shipped(dh.SHIPPED_WALKER)
     if found is None:
-        pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
-    summary = nb.load_summary(found)
+        pytest.skip(f"this checkout has no {dh.SHIPPED_WALKER} yet")
+    summary = dh.load_summary(found)
     assert summary["env_id"] == "BipedalWalker-v3" and summary["algo"] == "td3"
     assert summary["solved"] and summary["final_eval_mean"] >= 300
 
 
 def test_the_real_shipped_walker_walks_to_the_end_when_present():
-    found = nb.find_shipped(nb.SHIPPED_WALKER)
+    found = dh.find_shipped(dh.SHIPPED_WALKER)
     if found is None:
-        pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
+        pytest.skip(f"this checkout has no {dh.SHIPPED_WALKER} yet")
     agent, _, _ = load_agent(found, env_id="BipedalWalker-v3")
     env = make_env("BipedalWalker-v3")
     episode = run_episode(agent, env, seed=0)  # the first episode of the README's evaluate command
-    assert nb.walker_outcome(episode.rewards, env.spec.max_episode_steps) == "reached the end"
+    assert dh.walker_outcome(episode.rewards, env.spec.max_episode_steps) == "reached the end"
     assert episode.total_return >= 300
 
 
 def test_the_real_shipped_walker_is_solved_over_the_readmes_100_episodes_when_present():
-    found = nb.find_shipped(nb.SHIPPED_WALKER)
+    found = dh.find_shipped(dh.SHIPPED_WALKER)
     if found is None:
-        pytest.skip(f"this checkout has no {nb.SHIPPED_WALKER} yet")
+        pytest.skip(f"this checkout has no {dh.SHIPPED_WALKER} yet")
     agent, _, _ = load_agent(found, env_id="BipedalWalker-v3", device="cpu")
     # as `python -m ddpg_helpers evaluate trained/walker-td3 --episodes 100 --seed 0`
     returns = evaluate(agent, make_env("BipedalWalker-v3"), 100, 0)
@@ -92,16 +91,16 @@ def test_the_real_shipped_walker_is_solved_over_the_readmes_100_episodes_when_pr
 
 
 def test_latest_run_of_an_algorithm_is_the_newest_finished_one(tmp_path):
-    assert nb.latest_run(tmp_path / "nothing", "BipedalWalker-v3", "td3") is None
+    assert dh.latest_run(tmp_path / "nothing", "BipedalWalker-v3", "td3") is None
     fake_run(tmp_path / "td3-old", mtime=1_000)
     new = fake_run(tmp_path / "td3-new", mtime=2_000)
     ddpg = fake_run(tmp_path / "ddpg", algo="ddpg", mtime=3_000)
     fake_run(tmp_path / "car", env_id="MountainCarContinuous-v0", algo="ddpg", mtime=4_000)
     fake_run(tmp_path / "td3-unfinished", finished=False)
-    assert nb.latest_run(tmp_path, "BipedalWalker-v3", "td3") == new
-    assert nb.latest_run(tmp_path, "BipedalWalker-v3", "ddpg") == ddpg
-    assert nb.latest_run(tmp_path, "MountainCarContinuous-v0", "td3") is None
-    assert nb.latest_run(tmp_path, "MountainCarContinuous-v0", "ddpg") == tmp_path / "car"
+    assert dh.latest_run(tmp_path, "BipedalWalker-v3", "td3") == new
+    assert dh.latest_run(tmp_path, "BipedalWalker-v3", "ddpg") == ddpg
+    assert dh.latest_run(tmp_path, "MountainCarContinuous-v0", "td3") is None
+    assert dh.latest_run(tmp_path, "MountainCarContinuous-v0", "ddpg") == tmp_path / "car"
 
 
 # --- train or resume -------------------------------------------------------------------------
@@ -113,49 +112,49 @@ def tiny(episodes: int, algo: str = "ddpg") -> Config:
 
 def test_train_or_resume_continues_a_run_and_trains_afresh_otherwise(tmp_path):
     out = tmp_path / "run"
-    first = nb.train_or_resume(tiny(2), out, resume=True)  # nothing to resume yet: trains from scratch
+    first = dh.train_or_resume(tiny(2), out, resume=True)  # nothing to resume yet: trains from scratch
     assert first.history["episode"] == [0, 1]
-    more = nb.train_or_resume(tiny(3), out, resume=True)
+    more = dh.train_or_resume(tiny(3), out, resume=True)
     assert more.history["episode"] == [0, 1, 2]
     assert more.history["return"][:2] == first.history["return"]  # the first two episodes were kept
-    assert nb.load_summary(out)["episodes"] == 3
-    fresh = nb.train_or_resume(tiny(1), out, resume=False)  # replaces the run
-    assert fresh.history["episode"] == [0] and nb.load_summary(out)["episodes"] == 1
+    assert dh.load_summary(out)["episodes"] == 3
+    fresh = dh.train_or_resume(tiny(1), out, resume=False)  # replaces the run
+    assert fresh.history["episode"] == [0] and dh.load_summary(out)["episodes"] == 1
 
 
 def test_train_or_resume_returns_a_finished_run_without_training_it_again(tmp_path):
     out = tmp_path / "run"
-    first = nb.train_or_resume(tiny(2), out, resume=True)
+    first = dh.train_or_resume(tiny(2), out, resume=True)
     before = (out / "checkpoint.pt").stat().st_mtime_ns
-    again = nb.train_or_resume(tiny(2), out, resume=True)  # "Run all" again after it finished
+    again = dh.train_or_resume(tiny(2), out, resume=True)  # "Run all" again after it finished
     assert again.history["return"] == first.history["return"] and again.summary == first.summary
     assert (out / "checkpoint.pt").stat().st_mtime_ns == before  # nothing rewritten
 
 
 def test_train_or_resume_refuses_a_run_with_other_settings(tmp_path):
     out = tmp_path / "run"
-    nb.train_or_resume(tiny(1), out)
+    dh.train_or_resume(tiny(1), out)
     before = (out / "checkpoint.pt").read_bytes()
     with pytest.raises(DDPGError, match="holds a run with gamma=0.999, not 0.9"):
-        nb.train_or_resume(dataclasses.replace(tiny(2), gamma=0.9), out, resume=True)
+        dh.train_or_resume(dataclasses.replace(tiny(2), gamma=0.9), out, resume=True)
     assert (out / "checkpoint.pt").read_bytes() == before
 
 
 def test_train_or_resume_refuses_another_algorithms_run(tmp_path):
     out = tmp_path / "run"
-    nb.train_or_resume(tiny(1, "ddpg"), out)
+    dh.train_or_resume(tiny(1, "ddpg"), out)
     with pytest.raises(DDPGError, match="holds a ddpg run, not td3"):
-        nb.train_or_resume(tiny(2, "td3"), out, resume=True)
+        dh.train_or_resume(tiny(2, "td3"), out, resume=True)
 
 
 # --- watching a run -------------------------------------------------------------------------
 
 def test_record_walk_renders_about_max_frames_of_the_noise_free_episode(tmp_path):
     out = tmp_path / "run"
-    nb.train_or_resume(dataclasses.replace(tiny(1), max_episode_steps=None, eval_episodes=1), out)
+    dh.train_or_resume(dataclasses.replace(tiny(1), max_episode_steps=None, eval_episodes=1), out)
     agent, _, _ = load_agent(out)
     plain = run_episode(agent, make_env("MountainCarContinuous-v0"), seed=3)
-    walk = nb.record_walk(out, seed=3, max_frames=50)
+    walk = dh.record_walk(out, seed=3, max_frames=50)
     assert walk.episode.total_return == pytest.approx(plain.total_return)  # the same episode, with pictures
     n = len(plain.actions)
     assert walk.stride == -(-n // 50) and len(walk.episode.frames) == 1 + n // walk.stride <= 51
@@ -166,10 +165,10 @@ def test_record_walk_renders_about_max_frames_of_the_noise_free_episode(tmp_path
 # --- how an episode ended --------------------------------------------------------------------
 
 def test_walker_outcome_from_rewards():
-    assert nb.walker_outcome(np.array([0.1, 0.2, -100.0]), 1600) == "fell"
-    assert nb.walker_outcome(np.full(1600, 0.01), 1600) == "time limit"
-    assert nb.walker_outcome(np.full(900, 0.3), 1600) == "reached the end"
-    assert nb.walker_outcome(np.full(200, -0.1), 200) == "time limit"  # a shorter cap of its own
+    assert dh.walker_outcome(np.array([0.1, 0.2, -100.0]), 1600) == "fell"
+    assert dh.walker_outcome(np.full(1600, 0.01), 1600) == "time limit"
+    assert dh.walker_outcome(np.full(900, 0.3), 1600) == "reached the end"
+    assert dh.walker_outcome(np.full(200, -0.1), 200) == "time limit"  # a shorter cap of its own
 
 
 def test_a_real_fall_ends_with_exactly_minus_100():
@@ -184,7 +183,7 @@ def test_a_real_fall_ends_with_exactly_minus_100():
             break
     env.close()
     assert terminated and len(rewards) < 200
-    assert nb.walker_outcome(np.array(rewards), env.spec.max_episode_steps) == "fell"
+    assert dh.walker_outcome(np.array(rewards), env.spec.max_episode_steps) == "fell"
 
 
 # --- learning curves of several runs ---------------------------------------------------------
@@ -212,8 +211,8 @@ def test_compare_curves_draws_each_run_and_the_threshold():
 # --- what an episode paid for torque ---------------------------------------------------------
 
 def test_walker_torque_cost_clips_each_joint_at_one():
-    assert nb.walker_torque_cost(np.zeros((10, 4))) == 0
-    assert nb.walker_torque_cost([[2.0, -3.0, 0.5, 0.0]]) == pytest.approx(0.00035 * 80 * 2.5)
+    assert dh.walker_torque_cost(np.zeros((10, 4))) == 0
+    assert dh.walker_torque_cost([[2.0, -3.0, 0.5, 0.0]]) == pytest.approx(0.00035 * 80 * 2.5)
 
 
 def test_walker_torque_cost_is_what_the_env_takes_from_each_reward():
@@ -228,5 +227,5 @@ def test_walker_torque_cost_is_what_the_env_takes_from_each_reward():
         action = rng.uniform(-1, 1, 4).astype(np.float32)
         _, reward, terminated, _, _ = env.step(action)
         assert not terminated
-        assert reward == pytest.approx(walker.prev_shaping - before - nb.walker_torque_cost(action), abs=1e-4)
+        assert reward == pytest.approx(walker.prev_shaping - before - dh.walker_torque_cost(action), abs=1e-4)
     env.close()

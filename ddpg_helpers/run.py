@@ -1,0 +1,227 @@
+"""The run folder: the one place that knows its file names and how to write, read and check them.
+
+    RUN/checkpoint.pt       everything to resume exactly (nets, optimisers, memory, random states)
+    RUN/best.pt             the nets of the best noise-free evaluation so far (agent layout)
+    RUN/config.json         the settings, readable without torch
+    RUN/metrics.csv         one row per episode, with the evaluation where one was run
+    RUN/summary.json        written when the run finishes: final and best evaluation, timings
+    RUN/reward_curve.png    the learning curve
+    RUN/final_episode.npz   the final nets' noise-free episode (observations, actions, rewards)
+    RUN/snapshots/          copies of the nets during training (`snapshot_every`)
+
+Every file is written atomically (a temporary file renamed over the old one), so a run killed at
+any moment keeps its previous files intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+from . import checkpoint
+from .config import RESUMABLE, Config
+from .errors import DDPGError
+
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+CONFIG = "config.json"
+METRICS = "metrics.csv"
+SUMMARY = "summary.json"
+CURVE = "reward_curve.png"
+FINAL_EPISODE = "final_episode.npz"
+SNAPSHOTS = "snapshots"
+FILES = (CHECKPOINT, BEST, CONFIG, METRICS, SUMMARY, CURVE, FINAL_EPISODE)
+"""The files of a run folder (snapshots apart); an export copies those other than the checkpoint."""
+
+
+def default_name(config: Config) -> str:
+    """The run folder name used when none is given: ENV-ALGO-sSEED."""
+    return f"{config.env_id}-{config.algo}-s{config.seed}"
+
+
+def checkpoint_file(path: str | Path, best: bool = False) -> Path:
+    """A run folder means its checkpoint (or its best nets); a file means itself."""
+    path = Path(path)
+    if not path.is_dir():
+        if best:
+            raise DDPGError(f"--best takes a run folder, not the file {path}")
+        return path
+    return path / (BEST if best else CHECKPOINT)
+
+
+def load(path: str | Path, best: bool = False) -> dict:
+    """The payload of a run folder's checkpoint (or best nets), or of a checkpoint file."""
+    file = checkpoint_file(path, best)
+    if best and not file.is_file():
+        raise DDPGError(f"{Path(path)} holds no best nets ({BEST}): it has not evaluated its nets yet")
+    return checkpoint.load(file)
+
+
+class Run:
+    """A run folder on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.checkpoint = self.path / CHECKPOINT
+        self.best = self.path / BEST
+        self.snapshot_dir = self.path / SNAPSHOTS
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    # --- what is there ---
+    def holds_run(self) -> bool:
+        return any((self.path / f).exists() for f in FILES)
+
+    def is_finished(self) -> bool:
+        """A checkpoint and a summary: the run wrote its files at its end."""
+        return self.checkpoint.is_file() and (self.path / SUMMARY).is_file()
+
+    def snapshots(self) -> list[Path]:
+        """The snapshot files, oldest first."""
+        return sorted(self.snapshot_dir.glob("episode_*.pt"))
+
+    # --- writing ---
+    def prepare(self, overwrite: bool = False) -> Run:
+        """Refuse to train over an existing run unless told to; with `overwrite`, clear only its files."""
+        if self.path.exists() and not self.path.is_dir():
+            raise DDPGError(f"{self.path} exists and is not a folder")
+        existing = [f for f in FILES if (self.path / f).exists()]
+        if existing and not overwrite:
+            raise DDPGError(f"{self.path} already holds a run ({existing[0]}); pass --resume {self.path} to continue "
+                            "it or --overwrite to start again")
+        for f in existing:
+            (self.path / f).unlink()
+        if overwrite:
+            for f in self.snapshots():
+                f.unlink()
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def remove_stale(self) -> None:
+        """Temporary files of writes that a kill cut short (the files they were replacing are intact)."""
+        for stale in [*self.path.glob(".*.tmp"), *self.snapshot_dir.glob(".*.tmp")]:
+            stale.unlink()
+
+    def save_checkpoint(self, state: dict) -> None:
+        checkpoint.save(self.checkpoint, checkpoint.select(state, "checkpoint"))
+
+    def save_best(self, state: dict) -> None:
+        checkpoint.save(self.best, checkpoint.select(state, "agent", memory=False))
+
+    def save_snapshot(self, state: dict) -> Path:
+        path = self.snapshot_dir / f"episode_{state['episode']:04d}.pt"
+        checkpoint.save(path, checkpoint.select(state, "snapshot"))
+        return path
+
+    def write_config(self, config: Config) -> None:
+        _write_json(self.path / CONFIG, config.to_dict())
+
+    def write_summary(self, summary: dict) -> None:
+        _write_json(self.path / SUMMARY, summary)
+
+    def write_metrics(self, history: dict) -> None:
+        """metrics.csv: one row per episode, with the evaluation mean where one was run."""
+        evals = {e["episode"]: e for e in history["evals"]}
+        cols = ["episode", "return", "length", "sigma", "critic_loss", "actor_loss", "env_steps", "wall_time"]
+
+        def write(tmp):
+            with open(tmp, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(cols + ["eval_mean", "eval_std"])
+                for i in range(len(history["episode"])):
+                    e = evals.get(history["episode"][i] + 1, {})
+                    w.writerow([history[k][i] for k in cols] + [e.get("mean", ""), e.get("std", "")])
+
+        checkpoint.atomic_write(self.path / METRICS, write)
+
+    def write_curve(self, history: dict, title: str) -> None:
+        from .plotting import save_reward_curve
+
+        save_reward_curve(history, self.path / CURVE, title=title)
+
+    def write_episode(self, episode) -> None:
+        episode.save(self.path / FINAL_EPISODE)
+
+    # --- reading ---
+    def summary(self) -> dict:
+        """summary.json: final and best evaluation, timings, the final episode's return."""
+        file = self.path / SUMMARY
+        if not file.is_file():
+            raise DDPGError(f"{self.path} is not a finished run (no {SUMMARY}): finish it with "
+                            f"train --resume {self.path}")
+        return json.loads(file.read_text())
+
+    def config(self) -> dict | None:
+        """config.json as written (None when there is none)."""
+        file = self.path / CONFIG
+        return json.loads(file.read_text()) if file.is_file() else None
+
+    def history(self) -> dict:
+        """The per-episode history (returns, losses, evaluations), read from the checkpoint."""
+        return checkpoint.load(self.checkpoint)["history"]
+
+    def final_episode(self):
+        """The recorded final episode (no frames), or None where the run kept none."""
+        from .rollouts import Episode
+
+        file = self.path / FINAL_EPISODE
+        return Episode.load(file) if file.is_file() else None
+
+    # --- checks ---
+    def check_same_settings(self, config: Config, remedy: str = "start a new run to change it") -> None:
+        """Refuse to go on with other settings than the run's own (other than how long and where it runs)."""
+        saved = self.config() or {}
+        for name, value in config.to_dict().items():  # env_id and algo come first
+            if name in saved and name not in RESUMABLE and saved[name] != value:
+                what = (f"a {saved[name]} run, not {value}" if name in ("env_id", "algo")
+                        else f"a run with {name}={saved[name]!r}, not {value!r}")
+                raise DDPGError(f"{self.path} holds {what}; {remedy}")
+
+    # --- sharing ---
+    def export(self, dest: str | Path, keep_memory: bool = False, snapshots: bool = True,
+               overwrite: bool = False) -> Run:
+        """A small copy of a finished run: the agent without optimisers and random states (and,
+        unless `keep_memory`, without the replay memory), and the run's other files."""
+        dest = Run(dest)
+        if not self.is_finished():
+            raise DDPGError(f"{self.path} is not a finished run (no {SUMMARY}): finish it first with "
+                            f"train --resume {self.path}")
+        if dest.path.exists() and not dest.path.is_dir():
+            raise DDPGError(f"{dest.path} exists and is not a folder")
+        if dest.path.exists() and dest.path.resolve() == self.path.resolve():
+            raise DDPGError("export needs a destination other than the run itself")
+        if dest.path.exists() and any(dest.path.iterdir()):
+            if not overwrite:
+                raise DDPGError(f"{dest.path} is not empty; pass --overwrite to replace it")
+        payload = checkpoint.load(self.checkpoint)
+        dest.prepare(overwrite=True)
+        checkpoint.save(dest.checkpoint, checkpoint.select(payload, "agent", memory=keep_memory))
+        for name in FILES:
+            if name != CHECKPOINT and (self.path / name).exists():
+                shutil.copyfile(self.path / name, dest.path / name)
+        for snap in self.snapshots() if snapshots else []:
+            dest.snapshot_dir.mkdir(exist_ok=True)
+            shutil.copyfile(snap, dest.snapshot_dir / snap.name)
+        return dest
+
+
+def _write_json(path: Path, data: dict) -> None:
+    checkpoint.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def finished_runs(runs: str | Path, env_id: str | None = None, algo: str | None = None) -> list[Run]:
+    """The finished run folders in `runs` for `env_id` and `algo` (None: any), oldest summary first."""
+    runs = Path(runs)
+    if not runs.is_dir():
+        return []
+    found = []
+    for path in runs.iterdir():
+        run = Run(path)
+        if path.is_dir() and run.is_finished():
+            summary = run.summary()
+            if env_id in (None, summary.get("env_id")) and algo in (None, summary.get("algo")):
+                found.append(((path / SUMMARY).stat().st_mtime, path.name, run))
+    return [run for *_, run in sorted(found, key=lambda t: t[:2])]

@@ -1,0 +1,238 @@
+"""The training loop: episodes of acting with noise, one update per step, noise-free evaluations."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from .agent import Agent
+from .config import Config
+from .envs import make_env, pick_device
+from .memory import ReplayMemory
+from .noise import make_noise, sigma_schedule
+from .rollouts import Interrupted, evaluate
+
+CONFIRM_SEED_OFFSET = 1000
+"""A solving evaluation is confirmed on env seeds eval_seed + 1000, + 1001, ...: fresh episodes, kept
+apart from the evaluations' own seeds and from the low seeds (0, 1, ...) a user reports with."""
+
+
+class RandomStates:
+    """The run's random generators: numpy's (env seeds, noise, warm-up actions) and torch's
+    (initial weights, replay sampling, TD3's target noise)."""
+
+    def __init__(self, seed: int, device: torch.device):
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.device = device
+
+    def state_dict(self) -> dict:
+        state = {"rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
+        if self.device.type == "cuda":  # sampling and TD3's target noise draw on the GPU
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+
+
+def empty_history() -> dict:
+    return {"episode": [], "return": [], "length": [], "sigma": [], "critic_loss": [], "actor_loss": [],
+            "env_steps": [], "wall_time": [], "evals": []}
+
+
+class Trainer:
+    """Everything a run holds between episodes; `run_episodes` is the loop. A `Run` given to it
+    receives the checkpoints, snapshots and best nets on their schedules; the trainer writes no file."""
+
+    def __init__(self, config: Config):
+        self.config = c = config
+        self.env, self.eval_env = make_env(c.env_id), make_env(c.env_id)
+        self.device = pick_device(c.device)
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        self.random = RandomStates(c.seed, self.device)
+        self.rng = self.random.rng
+        obs_dim, space = self.env.observation_space.shape[0], self.env.action_space
+        self.action_low, self.action_high = space.low.astype(np.float32), space.high.astype(np.float32)
+        self.agent = Agent(c, obs_dim, space.shape[0], space.low, space.high, self.device)
+        self.memory = ReplayMemory(c.memory_size, obs_dim, space.shape[0], self.device)
+        self.noise = make_noise(c.noise, space.shape[0], self.rng, theta=c.noise_theta)
+        self.history = empty_history()
+        self.episode = self.env_steps = 0  # episodes finished, env steps taken
+        self.wall_time = 0.0  # seconds of training so far, across resumes
+        self.solved_at: dict | None = None  # the evaluation whose confirmation solved the run
+        self.best: dict | None = None  # the best evaluation so far (its nets are the run's best.pt)
+        self.improved = False  # whether the last evaluation set a new best
+        self.threshold = c.target_return if c.target_return is not None else self.env.spec.reward_threshold
+
+    # ALGO LOGIC: one training episode
+    def train_episode(self) -> None:
+        c, agent, memory = self.config, self.agent, self.memory
+        sigma = sigma_schedule(self.episode, c.sigma_start, c.sigma_end, c.sigma_decay)
+        self.noise.reset(sigma)
+        # Seeding each episode from the run's generator keeps a resumed run on the same path.
+        obs, _ = self.env.reset(seed=int(self.rng.integers(2**31)))
+        half_range = (self.action_high - self.action_low) / 2
+        ep_return, t = 0.0, 0
+        losses = torch.zeros(2, device=self.device)
+        n_updates = n_actor_updates = 0
+        while True:
+            if self.env_steps < c.warmup_steps:
+                action = self.rng.uniform(self.action_low, self.action_high).astype(np.float32)
+            else:
+                action = np.clip(agent.act(obs) + self.noise() * half_range, self.action_low, self.action_high)
+            next_obs, reward, terminated, truncated, _ = self.env.step(action)
+            memory.push(obs, action, reward, next_obs, terminated)
+            obs = next_obs
+            ep_return += float(reward)
+            t += 1
+            self.env_steps += 1
+            if len(memory) >= c.batch_size and self.env_steps >= c.learning_starts:
+                for _ in range(c.updates_per_step):
+                    critic_loss, actor_loss = agent.learn(memory)
+                    losses[0] += critic_loss
+                    n_updates += 1
+                    if actor_loss is not None:  # TD3 moves its actor every policy_delay updates only
+                        losses[1] += actor_loss
+                        n_actor_updates += 1
+            out_of_steps = c.total_steps is not None and self.env_steps >= c.total_steps
+            if terminated or truncated or out_of_steps or (c.max_episode_steps and t >= c.max_episode_steps):
+                break
+        sums = losses.tolist()  # the episode's one device-to-host copy of the losses
+        row = {"episode": self.episode, "return": ep_return, "length": t, "sigma": sigma,
+               "critic_loss": sums[0] / n_updates if n_updates else math.nan,
+               "actor_loss": sums[1] / n_actor_updates if n_actor_updates else math.nan, "env_steps": self.env_steps}
+        for key, value in row.items():
+            self.history[key].append(value)
+        self.episode += 1
+
+    def evaluate_now(self, episode_start: float | None = None, should_stop=None) -> dict:
+        """Noise-free evaluation of the nets as they are; `wall_time` in its row counts up to its end.
+
+        An evaluation that reaches the threshold is confirmed on `confirm_episodes` fresh episodes
+        before the run counts as solved: a few lucky episodes prove little (the env's own
+        definition of solved is a mean over 100 episodes).
+        """
+        c = self.config
+        returns = evaluate(self.agent, self.eval_env, c.eval_episodes, c.eval_seed, c.max_episode_steps, should_stop)
+        row = {"episode": self.episode, "env_steps": self.env_steps, "mean": float(np.mean(returns)),
+               "std": float(np.std(returns))}
+        if self.solved_at is None and self.threshold is not None and row["mean"] >= self.threshold:
+            if c.confirm_episodes:
+                confirm = evaluate(self.agent, self.eval_env, c.confirm_episodes, c.eval_seed + CONFIRM_SEED_OFFSET,
+                                   c.max_episode_steps, should_stop)
+                row["confirm_mean"], row["confirm_std"] = float(np.mean(confirm)), float(np.std(confirm))
+            if row.get("confirm_mean", row["mean"]) >= self.threshold:
+                self.solved_at = row
+        row["wall_time"] = self.wall_time + (time.perf_counter() - episode_start if episode_start is not None else 0.0)
+        self.history["evals"].append(row)
+        self.improved = self.best is None or row["mean"] > self.best["mean"]
+        if self.improved:
+            self.best = row
+        return row
+
+    @property
+    def done(self) -> bool:
+        c = self.config
+        if self.episode >= c.episodes or (c.total_steps is not None and self.env_steps >= c.total_steps):
+            return True
+        return c.target_return is not None and self.solved_at is not None
+
+    def run_episodes(self, run=None, progress: bool = True, callback=None, should_stop=None) -> None:
+        """Train until done, evaluating and saving on schedule; `callback(trainer)` after each episode.
+
+        `should_stop()` (e.g. set by SIGTERM) is checked after each episode and between evaluation
+        episodes: the run then saves its checkpoint at that episode's end and raises Interrupted.
+        """
+        from tqdm.auto import tqdm
+
+        c = self.config
+        bar = tqdm(total=c.episodes, initial=self.episode, disable=not progress, desc=f"{c.algo} {c.env_id}",
+                   unit="ep", dynamic_ncols=True)
+        try:
+            while not self.done:
+                start = time.perf_counter()
+                self.train_episode()
+                self.history["wall_time"].append(self.wall_time + time.perf_counter() - start)
+                postfix = {"return": f"{self.history['return'][-1]:.1f}", "sigma": f"{self.history['sigma'][-1]:.2f}"}
+                stopping = should_stop is not None and should_stop()
+                if c.eval_every and self.episode % c.eval_every == 0 and not stopping:
+                    try:
+                        postfix["eval"] = f"{self.evaluate_now(start, should_stop)['mean']:.1f}"
+                        if run is not None and self.improved:
+                            run.save_best(self.state(with_memory=False))
+                    except Interrupted:
+                        stopping = True
+                self.wall_time += time.perf_counter() - start  # evaluations count: they are part of the run
+                if run is not None and (stopping or (c.checkpoint_every and self.episode % c.checkpoint_every == 0)):
+                    run.save_checkpoint(self.state())
+                if run is not None and c.snapshot_every and self.episode % c.snapshot_every == 0:
+                    run.save_snapshot(self.state(with_memory=False))
+                bar.set_postfix(postfix, refresh=False)
+                bar.update(1)
+                if stopping:
+                    raise Interrupted(f"stopped after episode {self.episode}")
+                if callback is not None:
+                    callback(self)
+            if self.episode < c.episodes:  # stopped early: the bar ends where the run did, not midway
+                bar.total = self.episode
+                bar.set_description_str(f"{c.algo} {c.env_id} (done)")
+        finally:
+            bar.close()
+
+    # --- state: built from the parts' own state_dicts (checkpoint.GROUPS names the entries) ---
+    def state(self, with_memory: bool = True) -> dict:
+        space = self.env
+        state = {
+            "config": self.config.to_dict(), "env_id": self.config.env_id,
+            "obs_dim": space.observation_space.shape[0], "act_dim": space.action_space.shape[0],
+            "action_low": self.action_low.tolist(), "action_high": self.action_high.tolist(),
+            "episode": self.episode, "env_steps": self.env_steps, "wall_time": self.wall_time,
+            "history": self.history, "solved_at": self.solved_at, "best": self.best, **self.agent.state_dict(),
+        }
+        if with_memory:
+            # The replay memory is saved so a resumed run continues exactly; without it the
+            # critic would retrain on a handful of fresh transitions and could collapse.
+            state.update(memory=self.memory.state_dict(), **self.random.state_dict(), **self.noise.state_dict())
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a full checkpoint (as `state()` wrote it)."""
+        self.agent.load_state_dict(state)
+        self.memory.load_state_dict(state["memory"])
+        self.random.load_state_dict(state)
+        self.noise.load_state_dict(state)
+        self.history, self.episode, self.env_steps = state["history"], state["episode"], state["env_steps"]
+        self.wall_time, self.best = state["wall_time"], state.get("best")
+        # The first evaluation that solved the (possibly new) target; a checkpoint from before
+        # confirmations were recorded counts its evaluations as they are.
+        self.solved_at = next((e for e in self.history["evals"] if self.threshold is not None
+                               and e.get("confirm_mean", e["mean"]) >= self.threshold), None)
+
+    def summary(self) -> dict:
+        final, best, solved = self.history["evals"][-1], self.best or self.history["evals"][-1], self.solved_at
+        return {
+            "env_id": self.config.env_id, "algo": self.config.algo, "seed": self.config.seed,
+            "device": str(self.device), "episodes": self.episode, "env_steps": self.env_steps,
+            "wall_seconds": round(self.wall_time, 2),
+            "steps_per_second": round(self.env_steps / max(self.wall_time, 1e-9), 1),
+            "final_eval_mean": final["mean"], "final_eval_std": final["std"],
+            "best_eval_mean": best["mean"], "best_eval_std": best["std"], "best_episode": best["episode"],
+            "best_env_steps": best["env_steps"], "eval_episodes": self.config.eval_episodes,
+            "solve_threshold": self.threshold,
+            # None where there is nothing to solve: the env has no threshold and none was given.
+            "solved": None if self.threshold is None else solved is not None,
+            "solved_episode": solved["episode"] if solved else None,
+            "steps_to_solve": solved["env_steps"] if solved else None,
+            "seconds_to_solve": round(solved["wall_time"], 2) if solved else None,
+            "confirm_episodes": self.config.confirm_episodes,
+            "confirm_mean": solved.get("confirm_mean") if solved else None,
+            "torch": torch.__version__,
+        }

@@ -1,0 +1,66 @@
+"""BipedalWalker's episodes read closely (notebook 6): recording a walk, its torque cost, how it ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import DDPGError
+
+WALKER_ID = "BipedalWalker-v3"
+"""The walker's gymnasium id."""
+
+
+class Walk(NamedTuple):
+    episode: object  # training.Episode, with its frames
+    stride: int  # every stride-th step was rendered
+    fps: int  # the env's frames per second
+    outcome: str  # walker_outcome: 'fell', 'reached the end' or 'time limit'
+
+
+def record_walk(run: str | Path, seed: int = 0, max_frames: int = 200) -> Walk:
+    """A noise-free episode of a run's agent on env seed `seed`, with about `max_frames` frames.
+
+    The episode is played once without pictures to learn its length, then again rendering only
+    every `stride`-th frame: a 1,600-step walker episode at full size is over a gigabyte of
+    pixels.
+    """
+    from .animation import frame_stride_for
+    from .envs import make_env
+    from .rollouts import run_episode
+    from .training import load_agent
+
+    agent, config, _ = load_agent(run)
+    env = make_env(config.env_id, render_mode="rgb_array")
+    probe = run_episode(agent, env, seed, max_steps=config.max_episode_steps)
+    stride = frame_stride_for(len(probe.actions), max_frames)
+    episode = run_episode(agent, env, seed, record=True, frame_stride=stride, max_steps=config.max_episode_steps)
+    env.close()
+    if abs(episode.total_return - probe.total_return) > 1e-3:
+        raise DDPGError(f"{config.env_id} did not replay the same episode on seed {seed}")
+    limit = config.max_episode_steps or env.spec.max_episode_steps
+    return Walk(episode, stride, env.metadata["render_fps"], walker_outcome(episode.rewards, limit))
+
+
+def walker_torque_cost(actions) -> float:
+    """What a BipedalWalker episode paid for torque, out of its return.
+
+    The env takes 0.00035 * MOTORS_TORQUE * |a| per joint per step from the reward, with |a|
+    clipped to 1. The return plus this cost is what the walk earned: about 364 for reaching the far end.
+    """
+    import numpy as np
+    from gymnasium.envs.box2d.bipedal_walker import MOTORS_TORQUE
+
+    return float(0.00035 * MOTORS_TORQUE * np.clip(np.abs(np.asarray(actions, np.float64)), 0, 1).sum())
+
+
+def walker_outcome(rewards, time_limit: int) -> str:
+    """How a BipedalWalker episode ended, from its per-step rewards: 'fell', 'reached the end' or 'time limit'.
+
+    The env gives exactly -100 on the step the hull touches the ground (or the walker backs off
+    the left edge) and ends the episode; it also ends it, without the penalty, at the far end of
+    the course. An episode that lasts `time_limit` steps was cut by the clock.
+    """
+    if len(rewards) and rewards[-1] == -100:
+        return "fell"
+    return "time limit" if len(rewards) >= time_limit else "reached the end"
