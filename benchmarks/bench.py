@@ -12,9 +12,10 @@ of them alike. The table gives the median over chunks and the ratio of medians t
 
 Before it, one table per env times the parts of a step for each update path of the package:
 the first updates (where torch.compile compiles and the graph path captures), then `agent.learn`,
-`agent.act` and `memory.push` alone, each in a loop of `--calls` calls with one GPU sync at its
-end, and the env's own step. Learn calls queue up on a GPU when nothing waits for them, so its
-figure is the update's cost once launching is no longer what limits it.
+`agent.act` and `memory.push` alone and the three as the loop calls them (no env), each in a loop
+of `--calls` calls with one GPU sync at its end, and the env's own step. Learn calls queue up on
+a GPU when nothing waits for them, so that figure is the update's cost once launching is no
+longer what limits it; the last column adds what acting has to wait for.
 """
 
 from __future__ import annotations
@@ -137,8 +138,9 @@ def sync(device) -> None:
 
 
 def time_calls(config, device, calls: int, first: int = 50) -> dict:
-    """Seconds of the first `first` updates, then ms per `learn`, `act` and `push` call, each
-    timed in a loop of `calls` with one sync at its end (random transitions; no env in the loop)."""
+    """Seconds of the first `first` updates, then ms per `learn`, `act` and `push` call, and per
+    act-push-learn step, each timed in a loop of `calls` with one sync at its end (random
+    transitions), and per env step."""
     env = make_env(config.env_id)
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     low, high = env.action_space.low, env.action_space.high
@@ -172,6 +174,14 @@ def time_calls(config, device, calls: int, first: int = 50) -> dict:
     agent.act(obs[0])
     row["act"] = timed(lambda i: agent.act(obs[i]))
     row["push"] = timed(lambda i: memory.push(obs[i], actions[i], 0.0, obs[i], False))
+
+    def step(i):  # the three as the training loop calls them: acting overlaps the update in flight
+        agent.act(obs[i])
+        memory.push(obs[i], actions[i], 0.0, obs[i], False)
+        agent.learn(memory)
+
+    row["step"] = timed(step)
+
     def env_step(i):
         _, _, terminated, truncated, _ = env.step(actions[i])
         if terminated or truncated:
@@ -190,10 +200,10 @@ def print_calls(config, device, calls: int, compiled: bool) -> None:
     env_ms = statistics.median(r["env"] for r in rows.values())
     print(f"\n## {config.env_id}, {config.algo.upper()}: the parts of a step, ms per call "
           f"({calls} calls, one sync at the end); env step {env_ms:.3f} ms\n")
-    print("| update path | first 50 updates (s) | learn | act | push |")
-    print("|---|---:|---:|---:|---:|")
+    print("| update path | first 50 updates (s) | learn | act | push | act, push, learn |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
-        print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} |")
+        print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} | {r['step']:.3f} |")
     sys.stdout.flush()
 
 
