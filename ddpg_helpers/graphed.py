@@ -100,6 +100,8 @@ class HostActor:
             # Weights changed outside an update (a loaded checkpoint, a notebook's experiment):
             # parameters count their in-place changes; a graph replay does not touch the count.
             self.refresh()
+        # One update old at most: the copy started by the update just launched would make this act
+        # wait for that update. The critic learns off-policy, so only the exploration is that old.
         n = self.copies - (2 if self.lagging and self.copies >= 2 else 1)
         self.lagging = False
         self._wait(n)
