@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="env seed of the first episode (then seed+1, ...)")
     ev.add_argument("--env", help="refuse the checkpoint unless it was trained on this env")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--best", action="store_true", help="the run's best evaluated nets (RUN/best.pt), not its last")
+    ev.add_argument("--best", action="store_true", help="the run's best evaluated nets, not its last")
     ev.add_argument("--gif", type=Path, help="also record the first episode to this GIF")
     ev.add_argument("--gif-fps", type=int, default=25)
     ev.add_argument("--gif-stride", type=int, default=2, help="keep every n-th frame in the GIF")

@@ -68,7 +68,7 @@ class Trainer:
         self.episode = self.env_steps = 0  # episodes finished, env steps taken
         self.wall_time = 0.0  # seconds of training so far, across resumes
         self.solved_at: dict | None = None  # the evaluation whose confirmation solved the run
-        self.best: dict | None = None  # the best evaluation so far (its nets are the run's best.pt)
+        self.best: dict | None = None  # the best evaluation so far (the run keeps its nets)
         self.improved = False  # whether the last evaluation set a new best
         self.threshold = c.target_return if c.target_return is not None else self.env.spec.reward_threshold
 

@@ -144,7 +144,7 @@ def load_agent(path: str | Path, env_id: str | None = None, device: str = "auto"
                best: bool = False) -> tuple[Agent, Config, dict]:
     """The agent of a saved run (folder or checkpoint file), its config, and the raw payload.
 
-    With `best`, the run's best evaluated nets (RUN/best.pt) instead of its last ones. With
+    With `best`, the run's best evaluated nets instead of its last ones. With
     `env_id`, refuse a checkpoint that was trained on another env.
     """
     payload = runs.load(path, best=best)

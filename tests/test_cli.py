@@ -1,8 +1,10 @@
 """The command line: the main job end to end, and a one-line error with exit code 2 for bad input."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -196,3 +198,47 @@ def test_the_walker_preset_applies_and_a_zero_flag_still_overrides_it(tmp_path, 
     config = json.loads((out / "config.json").read_text())
     assert config["actor_preact_l2"] == expected
     assert config["memory_size"] == 200_000 and config["gamma"] == 0.98  # the rest of the preset
+
+
+def test_train_ends_with_a_plain_summary(tmp_path):
+    out = tmp_path / "run"
+    proc = cli("train", "--out", out, *TINY)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert any(line.startswith("solved: no (threshold 90.0)") for line in lines)
+    assert any(line.startswith("final evaluation: ") and "best" in line for line in lines)
+    assert lines[-1].startswith(f"files: {out}/")
+
+
+def test_pendulum_has_nothing_to_solve(tmp_path):
+    proc = cli("train", "--env", "Pendulum-v1", "--out", tmp_path / "p", "--episodes", "1", "--max-episode-steps", "20",
+               "--eval-episodes", "1", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["solved"] is None and summary["solve_threshold"] is None
+    assert "nothing to solve" in proc.stderr
+
+
+def test_evaluate_says_a_file_that_is_no_checkpoint_is_not_one(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a checkpoint\n")
+    assert_one_line_error(cli("evaluate", readme), "is not a checkpoint")
+
+
+@pytest.mark.parametrize("sig, code, needle", [(signal.SIGTERM, 143, "its checkpoint is saved"),
+                                               (signal.SIGINT, 130, "interrupted")])
+def test_a_signal_says_how_to_resume(tmp_path, sig, code, needle):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ddpg_helpers", "train", "--out", str(out), "--episodes", "500",
+                             "--max-episode-steps", "50", "--eval-every", "0", "--checkpoint-every", "1",
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert needle in err and f"python -m ddpg_helpers train --resume {out}" in err
+    assert "Traceback" not in err
+    resumed = cli("train", "--resume", out, "--episodes", "3", "--no-progress")
+    assert resumed.returncode == 0 or "is finished" in resumed.stderr, resumed.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+from conftest import fake_run
 
 import ddpg_helpers as dh
 from ddpg_helpers import Config, animation, colab, display, make_env, plotting, run_episode, train
@@ -89,16 +90,6 @@ def test_drive_is_mounted_only_on_colab(monkeypatch):
 
 def test_run_name_matches_the_command_line_default():
     assert dh.run_name(Config(seed=3)) == "MountainCarContinuous-v0-ddpg-s3"
-
-
-def fake_run(path: Path, env_id="MountainCarContinuous-v0", mtime: float | None = None, finished=True) -> Path:
-    path.mkdir(parents=True)
-    (path / "checkpoint.pt").write_bytes(b"")
-    if finished:
-        (path / "summary.json").write_text(f'{{"env_id": "{env_id}"}}')
-        if mtime is not None:
-            os.utime(path / "summary.json", (mtime, mtime))
-    return path
 
 
 def test_latest_run_is_the_newest_finished_one_of_the_env(tmp_path):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
 
@@ -39,14 +38,8 @@ def test_short_budget_in_quick_mode_shortens_episodes_and_warmup_only(monkeypatc
 
 # --- which runs ------------------------------------------------------------------------------
 
-def fake_run(path: Path, env_id="BipedalWalker-v3", algo="td3", mtime: float | None = None, finished=True) -> Path:
-    path.mkdir(parents=True)
-    (path / "checkpoint.pt").write_bytes(b"")
-    if finished:
-        (path / "summary.json").write_text(json.dumps({"env_id": env_id, "algo": algo}))
-        if mtime is not None:
-            os.utime(path / "summary.json", (mtime, mtime))
-    return path
+def fake_run(path: Path, env_id="BipedalWalker-v3", algo="td3", **kw) -> Path:
+    return conftest.fake_run(path, env_id, algo, **kw)
 
 
 def test_find_shipped_finds_the_walker_or_says_none(tmp_path, monkeypatch):

@@ -1,0 +1,113 @@
+"""The trainer's schedules: the best nets a run keeps, the confirmation before a run counts as solved,
+stopping on request, and what the summary says."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import ddpg_helpers.trainer as trainer_module
+from ddpg_helpers import Run, load_agent, train
+from ddpg_helpers.rollouts import Interrupted
+from ddpg_helpers.run import BEST
+from ddpg_helpers.trainer import CONFIRM_SEED_OFFSET, Trainer
+
+
+def scripted_evaluations(monkeypatch, means_by_seed: dict[int, list[float]]):
+    """Make every evaluation return the next scripted mean for its first env seed; returns the calls made."""
+    calls = []
+
+    def fake_evaluate(agent, env, episodes, seed, max_steps=None, should_stop=None):
+        calls.append((seed, episodes))
+        return [means_by_seed[seed].pop(0)] * episodes
+
+    monkeypatch.setattr(trainer_module, "evaluate", fake_evaluate)
+    return calls
+
+
+def same_nets(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_whose_last_evaluation_is_worse_keeps_the_earlier_nets(tmp_path, tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=3, eval_every=1, snapshot_every=1)
+    scripted_evaluations(monkeypatch, {config.eval_seed: [1.0, 5.0, 2.0]})
+    result = train(config, tmp_path / "run", progress=False)
+    s = result.summary
+    assert (s["best_eval_mean"], s["best_episode"], s["final_eval_mean"]) == (5.0, 2, 2.0)
+    run = Run(tmp_path / "run")
+    best_agent, _, best_payload = load_agent(run.path, best=True)
+    at_episode_2 = torch.load(run.snapshot_dir / "episode_0002.pt", weights_only=True)
+    assert best_payload["episode"] == 2 and best_payload["best"]["mean"] == 5.0
+    assert same_nets(best_agent.actor.state_dict(), at_episode_2["actor"])
+    last_agent, _, _ = load_agent(run.path)
+    assert not same_nets(last_agent.actor.state_dict(), at_episode_2["actor"])  # the run went on past its best
+
+
+def test_the_best_nets_survive_a_kill_while_the_next_best_is_written(tmp_path, tiny_config):
+    out = tmp_path / "run"
+    train(dataclasses.replace(tiny_config, eval_every=1), out, progress=False)
+    before = (out / BEST).read_bytes()
+    # A process that starts writing new best nets and is killed halfway through the write.
+    script = textwrap.dedent(f"""
+        import os, signal, torch
+        from ddpg_helpers import Run, load_agent
+        def half_then_die(obj, f, *a, **k):
+            open(f, "wb").write(b"PK\\x03\\x04 half a file")
+            os.kill(os.getpid(), signal.SIGKILL)
+        torch.save = half_then_die
+        _, _, payload = load_agent({str(out)!r})
+        Run({str(out)!r}).save_best(payload)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], timeout=120)
+    assert proc.returncode == -9
+    assert (out / BEST).read_bytes() == before  # the previous best nets, intact
+    assert list(out.glob(f".{BEST}.*.tmp"))  # the cut write left only its temporary file
+    Run(out).remove_stale()
+    assert not list(out.glob(".*.tmp"))
+    load_agent(out, best=True)
+
+
+def test_a_solving_evaluation_counts_only_once_fresh_episodes_confirm_it(tmp_path, tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=10, eval_every=1, target_return=90.0, confirm_episodes=7)
+    confirm_seed = config.eval_seed + CONFIRM_SEED_OFFSET
+    calls = scripted_evaluations(monkeypatch, {config.eval_seed: [50.0, 95.0, 94.0, 93.0],
+                                               confirm_seed: [80.0, 91.0]})
+    s = train(config, None, progress=False).summary
+    # Lucky at episode 2 (80 on 7 fresh episodes: trains on); confirmed at episode 3, where the run stops.
+    assert s["solved"] and s["solved_episode"] == 3 and s["episodes"] == 3 and s["confirm_mean"] == 91.0
+    assert calls == [(config.eval_seed, 1), (config.eval_seed, 1), (confirm_seed, 7), (config.eval_seed, 1),
+                     (confirm_seed, 7)]
+
+
+def test_with_no_confirmation_the_evaluation_alone_solves(tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=5, eval_every=1, target_return=90.0, confirm_episodes=0)
+    scripted_evaluations(monkeypatch, {config.eval_seed: [95.0]})
+    s = train(config, None, progress=False).summary
+    assert s["solved"] and s["solved_episode"] == 1 and s["confirm_mean"] is None
+
+
+def test_an_env_without_a_threshold_has_nothing_to_solve(tiny_config):
+    s = train(dataclasses.replace(tiny_config, env_id="Pendulum-v1", episodes=1, max_episode_steps=20), None,
+              progress=False).summary
+    assert s["solve_threshold"] is None and s["solved"] is None
+
+
+def test_a_stop_request_saves_the_checkpoint_at_the_episode_end(tmp_path, tiny_config):
+    out = tmp_path / "run"
+    asked = []
+
+    def stop_after_two():
+        asked.append(1)
+        return trainer.episode >= 2
+
+    trainer = Trainer(dataclasses.replace(tiny_config, episodes=50, checkpoint_every=0))
+    with pytest.raises(Interrupted, match="after episode 2"):
+        trainer.run_episodes(Run(out).prepare(), progress=False, should_stop=stop_after_two)
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert payload["episode"] == 2 and len(payload["history"]["episode"]) == 2
