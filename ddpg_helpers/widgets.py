@@ -1,12 +1,15 @@
 """Sliders that redraw figures, built so that a notebook run without a browser cannot stall on them.
 
-`ipywidgets.interact` draws into an Output widget: the cell's figures and prints are captured by a
-widget that the browser fills in. A client that runs a notebook headless (nbclient, and so
-`jupyter nbconvert --execute` and papermill) has no browser, so it mimics that widget, and for every
-output captured in it sends the widget's new state back to the kernel as a comm message on the
-shell channel, the channel on which it is itself waiting for the cell's reply. Every so often the
-reply is then not seen until the cell's timeout runs out: the kernel sits idle and the run loses
-the whole timeout (300 s with nbconvert's `--ExecutePreprocessor.timeout=300`).
+`ipywidgets.interact` (and `interactive_output`) draws into an Output widget: the cell's figures and
+prints are captured by a widget that the browser fills in. A client that runs a notebook headless
+(nbclient, and so `jupyter nbconvert --execute` and papermill) has no browser, so it mimics that
+widget, and for every output captured in it sends the widget's new state back to the kernel as a
+comm message on the shell channel, the very socket on which it is waiting for the cell's reply.
+jupyter_client sends through a blocking shadow of that asyncio socket, so pyzmq's event loop is not
+told to look again for incoming messages; when the send falls just as the reply arrives, the
+socket's edge-triggered wake-up is spent on the send, and the client sees the reply only when the
+cell's timeout fires and it polls one last time. The cell then ends without an error, the kernel
+idle all along: 300 s lost with nbconvert's `--ExecutePreprocessor.timeout=300`.
 
 So nothing here is drawn into an Output widget. Each figure is an Image widget holding a PNG, and
 each line of text a Label; moving a slider replaces their values. The kernel only ever sends widget
