@@ -327,8 +327,8 @@ print(f"greedy argmax_a Q:   mean return {np.mean(greedy_returns):7.2f}  {np.rou
 # %% [markdown]
 # ## What the evidence supports
 #
-# The closing note below is written from the numbers computed above for the run this notebook
-# loaded, so it stays true when you point it at another run. What holds for any run, because it
+# The closing note below is worded by `inside.closing_note` from the numbers computed above for the
+# run this notebook loaded, so it stays true when you point it at another run. What holds for any run, because it
 # follows from the env and the nets rather than from training:
 #
 # - The blog's grid reaches speeds far beyond the env's bounds, so almost all of it is states that
