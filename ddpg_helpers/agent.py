@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .checkpoint import GROUPS
 from .config import Config
 from .graphed import GraphedUpdate
 from .memory import Batch, ReplayMemory
@@ -219,12 +220,20 @@ class Agent:
         self.updates += 1
         return critic_loss, actor_loss if update_actor else None
 
-    # Checkpointing
+    # Checkpointing: the entry names are checkpoint.GROUPS'
+    def nets(self) -> dict:
+        """The online nets by checkpoint name (critic2: TD3 only)."""
+        return {n: getattr(self, n) for n in GROUPS["nets"] if getattr(self, n) is not None}
+
+    def targets(self) -> dict:
+        """The target nets by checkpoint name, in the order of `nets()`."""
+        return {t: getattr(self, t) for n, t in zip(GROUPS["nets"], GROUPS["targets"]) if getattr(self, n) is not None}
+
+    def optimisers(self) -> dict:
+        return {n: getattr(self, n) for n in GROUPS["optimisers"]}
+
     def modules(self) -> dict:
-        names = ["actor", "critic", "actor_target", "critic_target", "actor_opt", "critic_opt"]
-        if self.td3:
-            names += ["critic2", "critic2_target"]
-        return {n: getattr(self, n) for n in names}
+        return {**self.nets(), **self.targets(), **self.optimisers()}
 
     def state_dict(self) -> dict:
         return {"updates": self.updates, **{n: m.state_dict() for n, m in self.modules().items()}}
@@ -232,19 +241,20 @@ class Agent:
     def load_nets(self, state: dict) -> None:
         """The nets from another run's checkpoint, with its targets (or copies of the nets, for a
         snapshot, which keeps none); the optimisers start afresh."""
-        for name, module in self.modules().items():
-            if not name.endswith("_opt"):
-                module.load_state_dict(state.get(name, state[name.removesuffix("_target")]))
+        for (name, net), (target_name, target) in zip(self.nets().items(), self.targets().items()):
+            net.load_state_dict(state[name])
+            target.load_state_dict(state.get(target_name, state[name]))
 
     def load_state_dict(self, state: dict, actor_only: bool = False) -> None:
         """Load a state from any update path or device; nets and optimiser state are copied into
         the existing tensors, which a captured CUDA graph keeps using."""
         self.updates = int(state.get("updates", 0))
+        optimisers = self.optimisers()
         for name, module in self.modules().items():
             if name not in state:
                 if not actor_only:
                     raise KeyError(name)
-            elif name.endswith("_opt"):
+            elif name in optimisers:
                 load_optimizer_state(module, state[name])
             else:
                 module.load_state_dict(state[name])

@@ -141,9 +141,9 @@ class Config:
 OBSOLETE = frozenset({"frame_stride"})
 """Fields of older configs that no longer do anything; their values are ignored when read."""
 
-RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "eval_every",
+RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "compile", "eval_every",
                        "checkpoint_every", "snapshot_every", "confirm_episodes"})
-"""Config fields a resumed run may change: how long it goes on, where it runs, how often it saves.
+"""Config fields a resumed run may change: how long it goes on, where and how fast it runs, how often it saves.
 The rest would make the continued run a different experiment from the one its history records."""
 
 

@@ -120,7 +120,7 @@ class _Snapshot:
     warm-up updates in place: capture must not cost the run any update."""
 
     def __init__(self, agent):
-        self.nets = [p for name, m in agent.modules().items() if not name.endswith("_opt") for p in m.parameters()]
+        self.nets = [p for m in (*agent.nets().values(), *agent.targets().values()) for p in m.parameters()]
         self.values = [p.detach().clone() for p in self.nets]
         self.opts = [(opt, {p: {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
                             for p, state in opt.state.items()})

@@ -121,6 +121,7 @@ class Trainer:
         definition of solved is a mean over 100 episodes).
         """
         c = self.config
+        self.agent.sync_actor()  # the learner's nets as they are now, not the acting copy one update behind
         returns = evaluate(self.agent, self.eval_env, c.eval_episodes, c.eval_seed, c.max_episode_steps, should_stop)
         row = {"episode": self.episode, "env_steps": self.env_steps, "mean": float(np.mean(returns)),
                "std": float(np.std(returns))}

@@ -42,7 +42,7 @@ def start_from(trainer: Trainer, path: str | Path) -> None:
     differ = [f"{k} {getattr(theirs, k)!r} vs {getattr(c, k)!r}" for k in shape if getattr(theirs, k) != getattr(c, k)]
     if differ:
         raise DDPGError(f"cannot start from {runs.checkpoint_file(path)}: its nets differ ({'; '.join(differ)})")
-    missing = [n for n in trainer.agent.modules() if n in checkpoint.GROUPS["nets"] and n not in payload]
+    missing = [n for n in trainer.agent.nets() if n not in payload]
     if missing:
         raise DDPGError(f"cannot start from {runs.checkpoint_file(path)}: it holds no {', '.join(missing)}")
     trainer.agent.load_nets(payload)
