@@ -32,6 +32,7 @@ from .colab import (
                    missing_requirements,
                    mount_drive,
                    repo_root,
+                   training_report,
 )
 from .config import PRESETS, Config, make_config
 from .envs import make_env, pick_device
@@ -58,6 +59,7 @@ from .runs import (
 from .trainer import Trainer
 from .training import load_agent, resume, train, train_or_resume
 from .walker import WALKER_ID, Walk, record_walk, walker_outcome, walker_torque_cost
+from .widgets import slider_view
 
 run_name = default_name
 
@@ -69,7 +71,7 @@ __all__ = [
     "episode_plots", "evaluate", "figure_png", "find_shipped", "frame_stride_for", "in_colab", "is_shipped",
     "latest_run", "load_agent", "load_history", "load_summary", "make_config", "make_env",
     "missing_requirements", "mount_drive", "pick_device", "quick_mode", "record_walk", "repo_root", "resume",
-    "reward_curve", "run_episode", "run_name", "runs_dir", "shipped_run", "short_budget", "show_source",
-    "sigma_schedule", "soft_update", "td_target", "train", "train_or_resume", "walker_outcome",
+    "reward_curve", "run_episode", "run_name", "runs_dir", "shipped_run", "short_budget", "show_source", "slider_view",
+    "sigma_schedule", "soft_update", "td_target", "train", "train_or_resume", "training_report", "walker_outcome",
     "walker_torque_cost",
 ]

@@ -64,3 +64,23 @@ def mount_drive(folder: str = "ddpg-runs") -> Path:
     path = DRIVE_ROOT / "MyDrive" / folder
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def training_report(config) -> str:
+    """One line: where `config` trains, with which update path and how many CPU threads.
+
+    `compile="auto"` picks the fastest path measured for the device: on a GPU the update captured
+    once in a CUDA graph and replayed, with acting on a host copy of the actor (one update behind);
+    on a CPU the eager update.
+    """
+    import torch
+
+    from .agent import update_mode
+    from .envs import pick_device
+
+    device = pick_device(config.device)
+    mode = update_mode(config.compile, device)
+    how = {"graph": "the update captured once in a CUDA graph and replayed, acting beside it on the CPU",
+           "compile": "the update compiled by torch.compile", "eager": "the eager update"}[mode]
+    threads = config.threads or torch.get_num_threads()
+    return f"training on {device} with {how} (compile={config.compile!r}), {threads} CPU thread(s)"

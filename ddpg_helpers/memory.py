@@ -117,6 +117,13 @@ class ReplayMemory:
         # clone: on the CPU a slice is a view, and saving it would write the whole buffer.
         return {"data": self.data[: self.size].clone().cpu(), "position": self.position, "size": self.size}
 
+    @staticmethod
+    def saved_column(state: dict, name: str, obs_dim: int) -> torch.Tensor:
+        """One named column ('obs', 'action', ...) of a memory saved by `state_dict`, without building a memory."""
+        act_dim = state["data"].shape[1] - 2 * obs_dim - 2  # obs, action, reward, next_obs, terminated
+        layout = ReplayMemory(1, obs_dim, act_dim)._slices
+        return state["data"][:, layout[name]]
+
     def load_state_dict(self, state: dict) -> None:
         size = int(state["size"])
         if size > self.capacity or state["data"].shape[1] != self.data.shape[1]:

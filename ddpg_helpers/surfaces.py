@@ -207,13 +207,15 @@ def visited_states(payload: dict, run: str | Path | None = None, max_states: int
     The memory holds only the most recent transitions (10,000 by default), so these are the states of
     the last part of training. `max_states` keeps that many, evenly spaced in time.
     """
-    states = None
-    memory = payload.get("memory")
+    from .memory import ReplayMemory
+    from .run import Run
+
+    states, memory = None, payload.get("memory")
+    episode = Run(run).final_episode() if run is not None else None
     if memory is not None and len(memory["data"]):
-        states = memory["data"][:, : payload["obs_dim"]].numpy()
-    elif run is not None and (Path(run) / "final_episode.npz").exists():
-        with np.load(Path(run) / "final_episode.npz") as d:
-            states = d["observations"]
+        states = ReplayMemory.saved_column(memory, "obs", payload["obs_dim"]).numpy()
+    elif episode is not None:
+        states = episode.observations
     if states is None:
         return None
     if max_states is not None and len(states) > max_states:

@@ -74,7 +74,7 @@ from pathlib import Path
 
 from IPython import get_ipython
 
-REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.notebook.REPO_URL
+REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.REPO_URL
 CHECKOUT = Path("/content/ddpg-notebooks")
 
 if importlib.util.find_spec("ddpg_helpers") is None and Path("../ddpg_helpers").is_dir():

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from IPython import get_ipython
 
-REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.notebook.REPO_URL
+REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.REPO_URL
 CHECKOUT = Path("/content/ddpg-notebooks")
 
 if importlib.util.find_spec("ddpg_helpers") is None and Path("../ddpg_helpers").is_dir():
@@ -125,6 +125,7 @@ runs = dh.runs_dir(use_drive=SAVE_TO_DRIVE)
 run = runs / dh.run_name(config)
 print("run folder:", run)
 print(dh.device_report())
+print(dh.training_report(config))
 
 # %% [markdown]
 # ## Train
@@ -152,7 +153,10 @@ summary = dh.load_summary(run)
 print(f"final noise-free episode: {summary['final_episode_return']:.1f}")
 print(f"evaluation over {summary['eval_episodes']} episodes: {summary['final_eval_mean']:.1f} "
       f"+- {summary['final_eval_std']:.1f}")
-print(f"an evaluation reached {summary['solve_threshold']} during training: {summary['solved']}")
+print(f"solved (an evaluation reached {summary['solve_threshold']}, and {summary['confirm_episodes']} fresh "
+      f"episodes confirmed it): {summary['solved']}")
+print(f"best evaluation: {summary['best_eval_mean']:.1f} at episode {summary['best_episode']} "
+      "(the run keeps those nets)")
 print(f"{summary['episodes']} episodes, {summary['env_steps']} env steps, {summary['wall_seconds']:.0f} s "
       f"on {summary['device']}")
 assert 0 < summary["episodes"] <= config.episodes and dh.Run(run).checkpoint.is_file()

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from IPython import get_ipython
 
-REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.notebook.REPO_URL
+REPO_URL = "https://github.com/ddpg-notebooks/ddpg-notebooks"  # must equal ddpg_helpers.REPO_URL
 CHECKOUT = Path("/content/ddpg-notebooks")
 
 if importlib.util.find_spec("ddpg_helpers") is None and Path("../ddpg_helpers").is_dir():
@@ -58,12 +58,10 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from ddpg_helpers import inside, surfaces
-from ddpg_helpers import notebook as nb
-from ddpg_helpers.training import evaluate, list_snapshots, load_agent, make_env
-from ddpg_helpers.widgets import slider_view
+import ddpg_helpers as dh
+from ddpg_helpers import evaluate, inside, load_agent, make_env, surfaces
 
-QUICK = nb.quick_mode()  # DDPG_QUICK=1: fewer snapshots and episodes below (nothing here trains)
+QUICK = dh.quick_mode()  # DDPG_QUICK=1: fewer snapshots and episodes below (nothing here trains)
 
 # %% [markdown]
 # ## Which run
@@ -77,11 +75,11 @@ QUICK = nb.quick_mode()  # DDPG_QUICK=1: fewer snapshots and episodes below (not
 RUN = None
 USE_DRIVE = False
 
-run = nb.choose_run(RUN, nb.runs_dir(use_drive=USE_DRIVE))
+run = dh.choose_run(RUN, dh.runs_dir(use_drive=USE_DRIVE))
 agent, config, payload = load_agent(run, device="cpu")
 env = make_env(config.env_id)
-snapshots = list_snapshots(run)
-print(f"run: {run}" + (" (the trained agent the project ships)" if nb.is_shipped(run) else ""))
+snapshots = dh.Run(run).snapshots()
+print(f"run: {run}" + (" (the trained agent the project ships)" if dh.is_shipped(run) else ""))
 print(f"trained for {payload['episode']} episodes, {payload['env_steps']} env steps; "
       f"{len(snapshots)} snapshots saved during training")
 
@@ -93,7 +91,7 @@ print(f"trained for {payload['episode']} episodes, {payload['env_steps']} env st
 # real source:
 
 # %%
-display(nb.show_source(surfaces.q_values), nb.show_source(surfaces.action_gradient))
+display(dh.show_source(surfaces.q_values), dh.show_source(surfaces.action_gradient))
 
 # %% [markdown]
 # Every array the package returns over a grid is indexed **[position, speed, action]**, so
@@ -163,10 +161,8 @@ positions, speeds, actions = surfaces.env_axes(env, n_position=41, n_speed=41, n
 action_step = float(actions[1] - actions[0])
 visited = surfaces.visited_states(payload, run, max_states=MAX_VISITED)
 assert visited is not None, f"{run} keeps neither its replay memory nor its final episode"
-trajectory = None
-if (run / "final_episode.npz").exists():
-    with np.load(run / "final_episode.npz") as episode_file:
-        trajectory = episode_file["observations"]
+final_episode = dh.Run(run).final_episode()
+trajectory = final_episode.observations if final_episode is not None else None
 print(f"{len(visited)} visited states; grid {len(positions)} positions x {len(speeds)} speeds x "
       f"{len(actions)} actions (action step {action_step:.2f})")
 
@@ -204,7 +200,7 @@ position_slider = ipywidgets.FloatSlider(value=-0.5, min=float(positions[0]), ma
                                          description="position", continuous_update=False)
 snapshot_slider = ipywidgets.SelectionSlider(options=nets.options, value=nets.latest, description="snapshot",
                                              continuous_update=False)
-display(slider_view(view, position=position_slider, snapshot=snapshot_slider))
+display(dh.slider_view(view, position=position_slider, snapshot=snapshot_slider))
 
 # %% [markdown]
 # The same view drawn once without widgets, for copies of this notebook where widgets do not
@@ -271,7 +267,7 @@ print(f"Q(s, greedy) - Q(s, mu(s)) over visited states: median {flat.gap_median:
 # The measurements, as the package makes them, then their values for this run:
 
 # %%
-display(nb.show_source(inside.Peaks.of))
+display(dh.show_source(inside.Peaks.of))
 peaks = inside.Peaks.of(visited_here, action_step, TOL, action_high=float(env.action_space.high[0]))
 print(peaks.report())
 

@@ -3,10 +3,7 @@
 import re
 from pathlib import Path
 
-try:
-    from ddpg_helpers import REPO_URL
-except ImportError:  # a package that keeps it only in its notebook module
-    from ddpg_helpers.notebook import REPO_URL
+from ddpg_helpers import REPO_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 
