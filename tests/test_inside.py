@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ddpg_helpers import inside, surfaces
+from ddpg_helpers import Run, inside, load_agent, surfaces
 from ddpg_helpers.inside import FINAL, Findings, Flatness, Peaks, RunNets, SnapshotRow, Trend
 
 SHIPPED = Path(__file__).resolve().parents[1] / "trained" / "mcc"
@@ -283,13 +283,11 @@ def test_closing_note_verdict_follows_the_numbers():
 
 # --- the shipped run -----------------------------------------------------------------------------------
 
-SNAPSHOTS = sorted((SHIPPED / "snapshots").glob("episode_*.pt"))
+SNAPSHOTS = Run(SHIPPED).snapshots()
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    from ddpg_helpers.training import load_agent
-
     if not SNAPSHOTS:
         pytest.skip("this checkout has no shipped run with snapshots")
     _, _, payload = load_agent(SHIPPED, device="cpu")
@@ -299,6 +297,7 @@ def shipped():
     return nets, payload, surfaces.visited_states(payload, SHIPPED, max_states=500)
 
 
+@pytest.mark.slow
 def test_shipped_run_offers_its_snapshots_and_its_final_nets(shipped):
     nets, payload, _ = shipped
     episodes = [nets.nets(key)[2] for key in nets.keys]
@@ -307,6 +306,7 @@ def test_shipped_run_offers_its_snapshots_and_its_final_nets(shipped):
     assert len(nets.keys) == len(SNAPSHOTS) + 1
 
 
+@pytest.mark.slow
 def test_shipped_run_untrained_nets_disagree_and_trained_ones_less_where_the_car_goes(shipped):
     nets, _, visited = shipped
     untrained = inside.snapshot_row(nets, nets.keys[0], surfaces.blog_axis(), visited, TOL)

@@ -8,11 +8,12 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import torch
 
 import ddpg_helpers.trainer as trainer_module
-from ddpg_helpers import Run, load_agent, train
+from ddpg_helpers import Config, Run, load_agent, train
 from ddpg_helpers.rollouts import Interrupted
 from ddpg_helpers.run import BEST
 from ddpg_helpers.trainer import CONFIRM_SEED_OFFSET, Trainer
@@ -111,3 +112,75 @@ def test_a_stop_request_saves_the_checkpoint_at_the_episode_end(tmp_path, tiny_c
         trainer.run_episodes(Run(out).prepare(), progress=False, should_stop=stop_after_two)
     payload = torch.load(out / "checkpoint.pt", weights_only=True)
     assert payload["episode"] == 2 and len(payload["history"]["episode"]) == 2
+
+
+def test_truncated_transitions_keep_bootstrapping_in_the_training_loop():
+    """A time-limit end is stored with terminated=0, so its target still includes gamma * Q'."""
+    import gymnasium as gym
+
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(episodes=1, eval_every=0, record_final=False))
+    trainer.env = gym.make("MountainCarContinuous-v0", max_episode_steps=5)  # the env's own time limit
+    trainer.train_episode()
+    assert trainer.history["length"] == [5]  # cut by the env: truncated, never terminated
+    assert trainer.memory.data[:5, trainer.memory._slices["terminated"]].sum() == 0
+    agent = trainer.agent
+    batch = trainer.memory.split(trainer.memory.data[:5])
+    with torch.no_grad():
+        q_next = agent.critic_target(batch.next_obs, agent.actor_target(batch.next_obs))
+    torch.testing.assert_close(agent.target(batch), batch.reward + 0.999 * q_next)
+
+
+def test_no_update_before_learning_starts():
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(episodes=3, max_episode_steps=150, learning_starts=200, batch_size=16, eval_every=0,
+                             record_final=False))
+    actor_before = [p.clone() for p in trainer.agent.actor.parameters()]
+    trainer.train_episode()  # at most 150 steps: the memory holds many batches, but learning has not started
+    assert trainer.agent.updates == 0 and len(trainer.memory) == trainer.env_steps > 16
+    assert all(torch.equal(a, b) for a, b in zip(actor_before, trainer.agent.actor.parameters()))
+    while trainer.env_steps < 200:
+        trainer.train_episode()
+    assert trainer.agent.updates == trainer.env_steps - 199  # one per step from step 200 on
+
+
+def test_td3_history_averages_the_actor_loss_over_the_actor_updates_only():
+    from ddpg_helpers import Trainer
+
+    # On the CPU: the spy wraps the eager step, which a GPU's graph path replays instead of calling.
+    trainer = Trainer(Config(algo="td3", episodes=1, max_episode_steps=40, batch_size=16, eval_every=0,
+                             record_final=False, device="cpu"))
+    step, seen = trainer.agent._step, []
+
+    def spy(batch, update_actor):
+        critic_loss, actor_loss = step(batch, update_actor)
+        if update_actor:
+            seen.append(actor_loss.item())
+        return critic_loss, actor_loss
+
+    trainer.agent._step = spy
+    trainer.train_episode()
+    assert 0 < len(seen) < trainer.agent.updates  # the delay skipped some
+    assert trainer.history["actor_loss"][0] == pytest.approx(np.mean(seen), rel=1e-5)
+
+
+def test_a_real_end_is_stored_as_terminated():
+    import gymnasium as gym
+
+    from ddpg_helpers import Trainer
+
+    class NearTheFlag(gym.Wrapper):
+        def reset(self, **kwargs):
+            _, info = self.env.reset(**kwargs)
+            self.env.unwrapped.state = np.array([0.44, 0.07])  # a few pushes from the flag
+            return self.env.unwrapped.state.astype(np.float32), info
+
+    trainer = Trainer(Config(episodes=1, eval_every=0, record_final=False))
+    trainer.env = NearTheFlag(gym.make("MountainCarContinuous-v0"))
+    trainer.agent.act = lambda obs: np.ones(1, dtype=np.float32)  # full throttle to the right
+    trainer.train_episode()
+    n = trainer.history["length"][0]
+    terminated = trainer.memory.data[:n, trainer.memory._slices["terminated"]].flatten().tolist()
+    assert n < 20 and terminated == [0.0] * (n - 1) + [1.0]

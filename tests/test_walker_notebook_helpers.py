@@ -53,6 +53,7 @@ def test_find_shipped_finds_the_walker_or_says_none(tmp_path, monkeypatch):
     assert not dh.is_shipped(tmp_path / "runs" / "walker-td3", dh.SHIPPED_WALKER)
 
 
+@pytest.mark.slow
 def test_the_real_shipped_walker_is_a_finished_run_when_present():
     found = dh.find_shipped(dh.SHIPPED_WALKER)
     if found is None:
@@ -62,6 +63,7 @@ def test_the_real_shipped_walker_is_a_finished_run_when_present():
     assert summary["solved"] and summary["final_eval_mean"] >= 300
 
 
+@pytest.mark.slow
 def test_the_real_shipped_walker_walks_to_the_end_when_present():
     found = dh.find_shipped(dh.SHIPPED_WALKER)
     if found is None:
@@ -73,6 +75,7 @@ def test_the_real_shipped_walker_walks_to_the_end_when_present():
     assert episode.total_return >= 300
 
 
+@pytest.mark.slow
 def test_the_real_shipped_walker_is_solved_over_the_readmes_100_episodes_when_present():
     found = dh.find_shipped(dh.SHIPPED_WALKER)
     if found is None:
