@@ -93,8 +93,8 @@ class Config:
     """'auto' (cuda if available), 'cuda' or 'cpu'"""
     compile: Literal["auto", "graph", "compile", "eager", "on", "off"] = "auto"
     """update path: 'auto' (cuda: graph; cpu: eager), 'graph' (CUDA graph replay), 'compile' (torch.compile), 'eager'"""
-    threads: int = 0
-    """CPU threads for torch (0: torch's default, all cores; 1 can be faster on a busy machine)"""
+    threads: int = 1
+    """CPU threads for torch (1: fastest measured for these nets, idle or beside a busy core; 0: torch's default)"""
 
     def __post_init__(self):
         self.check()
