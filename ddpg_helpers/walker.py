@@ -18,8 +18,9 @@ class Walk(NamedTuple):
     outcome: str  # walker_outcome: 'fell', 'reached the end' or 'time limit'
 
 
-def record_walk(run: str | Path, seed: int = 0, max_frames: int = 200) -> Walk:
-    """A noise-free episode of a run's agent on env seed `seed`, with about `max_frames` frames.
+def record_walk(run: str | Path, seed: int = 0, max_frames: int = 200, best: bool = False) -> Walk:
+    """A noise-free episode of a run's agent (its best evaluated nets with `best`) on env seed
+    `seed`, with about `max_frames` frames.
 
     The episode is played once without pictures to learn its length, then again rendering only
     every `stride`-th frame: a 1,600-step walker episode at full size is over a gigabyte of
@@ -30,7 +31,7 @@ def record_walk(run: str | Path, seed: int = 0, max_frames: int = 200) -> Walk:
     from .rollouts import run_episode
     from .training import load_agent
 
-    agent, config, _ = load_agent(run)
+    agent, config, _ = load_agent(run, best=best)
     env = make_env(config.env_id, render_mode="rgb_array")
     probe = run_episode(agent, env, seed, max_steps=config.max_episode_steps)
     stride = frame_stride_for(len(probe.actions), max_frames)

@@ -183,6 +183,11 @@ print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} ra
 # memory, the history and the random states: a resumed run continues exactly where the checkpoint
 # left it, and a disconnect costs at most the episodes since the last one.
 #
+# A walker's evaluations go up and down (one fall in ten episodes costs 30 points of the mean),
+# so the run also keeps the nets of its best evaluation so far, next to the checkpoint: they are
+# chosen on the evaluation seeds (10000 and up), and `load_agent(run, best=True)`,
+# `dh.record_walk(run, best=True)` or `python -m ddpg_helpers evaluate RUN --best` play them.
+#
 # A Colab runtime and its disk are deleted when it disconnects, so for a long run set
 # `SAVE_TO_DRIVE = True`: the runs then go to your Google Drive (folder `ddpg-runs`; Colab asks
 # once for permission). Nothing is mounted unless you ask.

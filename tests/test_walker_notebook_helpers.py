@@ -156,6 +156,10 @@ def test_record_walk_renders_about_max_frames_of_the_noise_free_episode(tmp_path
     assert walk.stride == -(-n // 50) and len(walk.episode.frames) == 1 + n // walk.stride <= 51
     assert walk.episode.frames[0].shape == (400, 600, 3) and walk.fps == 30
     assert walk.outcome == ("time limit" if n == 999 else "reached the end")
+    best_agent, _, _ = load_agent(out, best=True)
+    best_plain = run_episode(best_agent, make_env("MountainCarContinuous-v0"), seed=3)
+    assert dh.record_walk(out, seed=3, max_frames=10, best=True).episode.total_return == pytest.approx(
+        best_plain.total_return)
 
 
 # --- how an episode ended --------------------------------------------------------------------
