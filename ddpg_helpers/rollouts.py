@@ -75,6 +75,6 @@ def evaluate(agent, env: gym.Env, episodes: int, seed: int, max_steps: int | Non
     returns = []
     for i in range(episodes):
         if should_stop is not None and should_stop():
-            raise Interrupted
+            raise Interrupted("stopped during an evaluation")
         returns.append(run_episode(agent, env, seed + i, max_steps=max_steps).total_return)
     return returns

@@ -46,7 +46,7 @@ def checkpoint_file(path: str | Path, best: bool = False) -> Path:
     path = Path(path)
     if not path.is_dir():
         if best:
-            raise DDPGError(f"--best takes a run folder, not the file {path}")
+            raise DDPGError(f"the best nets are kept in a run folder; {path} is a file")
         return path
     return path / (BEST if best else CHECKPOINT)
 
@@ -199,12 +199,12 @@ class Run:
         payload = checkpoint.load(self.checkpoint)
         dest.prepare(overwrite=True)
         checkpoint.save(dest.checkpoint, checkpoint.select(payload, "agent", memory=keep_memory))
-        for name in FILES:
-            if name != CHECKPOINT and (self.path / name).exists():
-                shutil.copyfile(self.path / name, dest.path / name)
-        for snap in self.snapshots() if snapshots else []:
-            dest.snapshot_dir.mkdir(exist_ok=True)
-            shutil.copyfile(snap, dest.snapshot_dir / snap.name)
+        # Atomic copies, the summary last: a destination that holds one is complete.
+        copies = [(self.path / f, dest.path / f) for f in FILES if f not in (CHECKPOINT, SUMMARY)]
+        copies += [(s, dest.snapshot_dir / s.name) for s in (self.snapshots() if snapshots else [])]
+        for source, target in [*copies, (self.path / SUMMARY, dest.path / SUMMARY)]:
+            if source.exists():
+                checkpoint.atomic_write(target, lambda tmp, source=source: shutil.copyfile(source, tmp))
         return dest
 
 

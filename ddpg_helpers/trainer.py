@@ -75,6 +75,9 @@ class Trainer:
     # ALGO LOGIC: one training episode
     def train_episode(self) -> None:
         c, agent, memory = self.config, self.agent, self.memory
+        # Graph path: each episode starts acting with the learner's actor as it is (then one update
+        # behind), so a resumed or evaluated run acts exactly as an uninterrupted one.
+        agent.sync_actor()
         sigma = sigma_schedule(self.episode, c.sigma_start, c.sigma_end, c.sigma_decay)
         self.noise.reset(sigma)
         # Seeding each episode from the run's generator keeps a resumed run on the same path.
@@ -126,6 +129,7 @@ class Trainer:
         row = {"episode": self.episode, "env_steps": self.env_steps, "mean": float(np.mean(returns)),
                "std": float(np.std(returns))}
         if self.solved_at is None and self.threshold is not None and row["mean"] >= self.threshold:
+            row["judged"] = True  # judged against the threshold (and confirmed, if confirm_episodes)
             if c.confirm_episodes:
                 confirm = evaluate(self.agent, self.eval_env, c.confirm_episodes, c.eval_seed + CONFIRM_SEED_OFFSET,
                                    c.max_episode_steps, should_stop)
@@ -158,6 +162,10 @@ class Trainer:
         bar = tqdm(total=c.episodes, initial=self.episode, disable=not progress, desc=f"{c.algo} {c.env_id}",
                    unit="ep", dynamic_ncols=True)
         try:
+            evals = self.history["evals"]
+            if c.eval_every and self.episode and self.episode % c.eval_every == 0 and \
+                    (not evals or evals[-1]["episode"] != self.episode):
+                self.evaluate_due(run, should_stop)  # a stop came before this episode's evaluation
             while not self.done:
                 start = time.perf_counter()
                 self.train_episode()
@@ -188,6 +196,15 @@ class Trainer:
         finally:
             bar.close()
 
+    def evaluate_due(self, run=None, should_stop=None) -> dict:
+        """The evaluation a stop cut short, done on resume (and counted in the run's time)."""
+        start = time.perf_counter()
+        row = self.evaluate_now(start, should_stop)
+        if run is not None and self.improved:
+            run.save_best(self.state(with_memory=False))
+        self.wall_time += time.perf_counter() - start
+        return row
+
     # --- state: built from the parts' own state_dicts (checkpoint.GROUPS names the entries) ---
     def state(self, with_memory: bool = True) -> dict:
         space = self.env
@@ -211,10 +228,14 @@ class Trainer:
         self.random.load_state_dict(state)
         self.noise.load_state_dict(state)
         self.history, self.episode, self.env_steps = state["history"], state["episode"], state["env_steps"]
+        # A checkpoint from before runs kept their best nets has no best record: the next
+        # evaluation starts one (the nets of earlier evaluations are gone).
         self.wall_time, self.best = state["wall_time"], state.get("best")
-        # The first evaluation that solved the (possibly new) target; a checkpoint from before
-        # confirmations were recorded counts its evaluations as they are.
+        # The first evaluation that solves the (possibly new) target: one that was judged (and
+        # confirmed) then; a checkpoint from before confirmations counts its evaluations as they are.
+        before_confirmations = "best" not in state
         self.solved_at = next((e for e in self.history["evals"] if self.threshold is not None
+                               and (e.get("judged") or before_confirmations)
                                and e.get("confirm_mean", e["mean"]) >= self.threshold), None)
 
     def summary(self) -> dict:

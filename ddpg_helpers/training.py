@@ -9,7 +9,7 @@ from pathlib import Path
 from . import checkpoint
 from . import run as runs
 from .agent import Agent
-from .config import Config
+from .config import RESUMABLE, Config
 from .envs import make_env, pick_device
 from .errors import DDPGError
 from .rollouts import Episode, run_episode
@@ -48,11 +48,17 @@ def start_from(trainer: Trainer, path: str | Path) -> None:
     trainer.agent.load_nets(payload)
 
 
-def finish(trainer: Trainer, run: runs.Run | None) -> TrainResult:
+def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainResult:
     """Evaluate the final nets (unless the last evaluation was of them), play their noise-free
-    episode and write the run's files."""
+    episode and write the run's files.
+
+    The checkpoint is saved first: a stop (`should_stop`, Interrupted) during the final
+    evaluation then loses nothing, and `resume` finishes the run.
+    """
     if not trainer.history["evals"] or trainer.history["evals"][-1]["episode"] != trainer.episode:
-        trainer.evaluate_now()  # also for a resumed checkpoint written between evaluations
+        if run is not None:
+            run.save_checkpoint(trainer.state())
+        trainer.evaluate_now(should_stop=should_stop)  # also for a resumed checkpoint written between evaluations
         if run is not None and trainer.improved:
             run.save_best(trainer.state(with_memory=False))
     c = trainer.config
@@ -86,7 +92,7 @@ def train(config: Config | None = None, out: str | Path | None = None, overwrite
         if config.snapshot_every:
             run.save_snapshot(trainer.state(with_memory=False))  # the untrained nets, as a baseline
     trainer.run_episodes(run, progress, callback, should_stop)
-    return finish(trainer, run)
+    return finish(trainer, run, should_stop)
 
 
 def why_finished(trainer: Trainer) -> str:
@@ -128,13 +134,13 @@ def resume(out: str | Path, progress: bool = True, callback=None, finished_ok: b
     run.remove_stale()
     if trainer.done:
         if not run.is_finished():
-            return finish(trainer, run)
+            return finish(trainer, run, should_stop)
         if not finished_ok:
             raise DDPGError(f"{run.path} is finished: it {why_finished(trainer)} to go on")
         return TrainResult(trainer.agent, trainer.config, trainer.history, run.summary(), run.final_episode(),
                            run.path)
     trainer.run_episodes(run, progress, callback, should_stop)
-    return finish(trainer, run)
+    return finish(trainer, run, should_stop)
 
 
 resume_run = resume  # for train_or_resume, whose `resume` flag hides the function
@@ -177,5 +183,6 @@ def train_or_resume(config: Config, out: str | Path, resume: bool = False, progr
     run = runs.Run(out)
     if resume and run.checkpoint.is_file():
         run.check_same_settings(config, remedy="set resume to False to replace it")
-        return resume_run(out, progress=progress, callback=callback, finished_ok=True, episodes=config.episodes)
+        how_long_and_where = {k: getattr(config, k) for k in RESUMABLE}
+        return resume_run(out, progress=progress, callback=callback, finished_ok=True, **how_long_and_where)
     return train(config, out, overwrite=True, progress=progress, callback=callback)

@@ -69,7 +69,7 @@ def test_the_run_reads_back_what_it_wrote(finished):
 
 
 def test_best_needs_a_run_folder_with_best_nets(finished, tmp_path):
-    with pytest.raises(DDPGError, match="takes a run folder"):
+    with pytest.raises(DDPGError, match="kept in a run folder"):
         load(finished.path / CHECKPOINT, best=True)
     (tmp_path / "nobest").mkdir()
     with pytest.raises(DDPGError, match=f"holds no best nets \\({BEST}\\)"):

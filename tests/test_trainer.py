@@ -184,3 +184,37 @@ def test_a_real_end_is_stored_as_terminated():
     n = trainer.history["length"][0]
     terminated = trainer.memory.data[:n, trainer.memory._slices["terminated"]].flatten().tolist()
     assert n < 20 and terminated == [0.0] * (n - 1) + [1.0]
+
+
+def test_an_evaluation_a_stop_cut_short_is_done_on_resume(tmp_path, tiny_config):
+    from ddpg_helpers import resume
+
+    config = dataclasses.replace(tiny_config, episodes=4, eval_every=2, checkpoint_every=0)
+    straight = train(config, tmp_path / "straight", progress=False)
+    trainer = Trainer(config)
+    with pytest.raises(Interrupted):
+        trainer.run_episodes(Run(tmp_path / "split").prepare(), progress=False,
+                             should_stop=lambda: trainer.episode >= 2)
+    assert trainer.history["evals"] == []  # the stop came before episode 2's evaluation
+    resumed = resume(tmp_path / "split", progress=False)
+    assert [e["episode"] for e in resumed.history["evals"]] == [e["episode"] for e in straight.history["evals"]]
+    assert [e["episode"] for e in resumed.history["evals"]] == [2, 4]
+    assert [e["mean"] for e in resumed.history["evals"]] == [e["mean"] for e in straight.history["evals"]]
+
+
+def test_lowering_the_target_on_resume_counts_only_judged_evaluations(tmp_path, tiny_config, monkeypatch):
+    from ddpg_helpers import resume
+
+    config = dataclasses.replace(tiny_config, episodes=2, eval_every=1, checkpoint_every=1, target_return=1e9)
+    scripted_evaluations(monkeypatch, {config.eval_seed: [5.0, 6.0, 7.0],
+                                       config.eval_seed + CONFIRM_SEED_OFFSET: [2.0]})
+    train(config, tmp_path / "run", progress=False)
+    # 5 and 6 were never judged against a threshold of 3: the next evaluation (7) is, and its
+    # confirmation (2) fails, so the run is not solved and trains on.
+    s = resume(tmp_path / "run", progress=False, episodes=3, target_return=3.0).summary
+    assert s["solved"] is False and s["episodes"] == 3
+
+
+def test_sizes_from_the_command_line_or_json_are_tuples():
+    assert Config(actor_hidden=[32, 32]).actor_hidden == (32, 32)
+    assert Config.from_dict({"actor_hidden": [32, 32]}).actor_hidden == (32, 32)
