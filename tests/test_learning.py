@@ -19,7 +19,8 @@ def test_blog_ddpg_solves_mountain_car():
     returns = evaluate(result.agent, make_env(config.env_id), config.eval_episodes, config.eval_seed)
     assert np.mean(returns) >= 90.0
     assert result.final_episode.total_return >= 90.0  # the recorded noise-free episode reaches the flag
-    assert len(result.final_episode.frames) > 10
+    assert result.final_episode.observations[-1][0] >= 0.45  # the flag's position
+    assert summary["confirm_mean"] >= 90.0  # and 100 fresh episodes confirmed it
 
 
 @pytest.mark.slow
