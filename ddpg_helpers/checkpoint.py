@@ -45,10 +45,9 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
 
 REQUIRED = {"actor", "critic", *GROUPS["meta"]}
 """What every file of any layout holds."""
-TO_RESUME = ("optimisers", "memory", "random")
-"""The groups a run needs to go on training; an exported agent lacks them."""
 RESUME_NEEDS = ("actor_opt", "critic_opt", "memory", "rng")
-"""The entries of `TO_RESUME` that every resumable checkpoint holds (noise and CUDA states are optional)."""
+"""What a run needs to go on training, and an exported agent lacks: the optimisers, the memory and the
+run's generator (the noise's and CUDA's states are optional)."""
 
 
 def keys(layout: str, *, memory: bool | None = None) -> set[str]:

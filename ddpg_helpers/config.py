@@ -97,8 +97,9 @@ class Config:
     """CPU threads for torch (1: fastest measured for these nets, idle or beside a busy core; 0: torch's default)"""
 
     def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):  # a list from the command line or JSON: the same sizes as a tuple
-            if typing.get_origin(typing.get_type_hints(type(self))[f.name]) is tuple:
+            if typing.get_origin(hints[f.name]) is tuple:
                 setattr(self, f.name, tuple(getattr(self, f.name)))
         self.check()
 

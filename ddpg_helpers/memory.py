@@ -17,6 +17,15 @@ class Batch(NamedTuple):
     terminated: torch.Tensor
 
 
+def columns(obs_dim: int, act_dim: int) -> dict[str, slice]:
+    """Where each field of a transition lies in a row of the memory."""
+    slices, start = {}, 0
+    for name, width in (("obs", obs_dim), ("action", act_dim), ("reward", 1), ("next_obs", obs_dim), ("terminated", 1)):
+        slices[name] = slice(start, start + width)
+        start += width
+    return slices
+
+
 class ReplayMemory:
     """A ring buffer of transitions (obs, action, reward, next_obs, terminated).
 
@@ -34,12 +43,8 @@ class ReplayMemory:
     def __init__(self, capacity: int, obs_dim: int, act_dim: int, device: str | torch.device = "cpu"):
         self.capacity = int(capacity)
         self.device = torch.device(device)
-        self._slices = {}
-        start = 0
-        for name, width in (("obs", obs_dim), ("action", act_dim), ("reward", 1),
-                            ("next_obs", obs_dim), ("terminated", 1)):
-            self._slices[name] = slice(start, start + width)
-            start += width
+        self._slices = columns(obs_dim, act_dim)
+        start = self._slices["terminated"].stop  # the row's width
         self.data = torch.zeros((self.capacity, start), dtype=torch.float32, device=self.device)
         self.filled = torch.zeros((), dtype=torch.int64, device=self.device)  # `size`, on the device
         # Staging rows on the host. On the CPU one row, copied at once. On a GPU a ring of pinned
@@ -121,8 +126,7 @@ class ReplayMemory:
     def saved_column(state: dict, name: str, obs_dim: int) -> torch.Tensor:
         """One named column ('obs', 'action', ...) of a memory saved by `state_dict`, without building a memory."""
         act_dim = state["data"].shape[1] - 2 * obs_dim - 2  # obs, action, reward, next_obs, terminated
-        layout = ReplayMemory(1, obs_dim, act_dim)._slices
-        return state["data"][:, layout[name]]
+        return state["data"][:, columns(obs_dim, act_dim)[name]]
 
     def load_state_dict(self, state: dict) -> None:
         size = int(state["size"])

@@ -69,7 +69,6 @@ class Trainer:
         self.wall_time = 0.0  # seconds of training so far, across resumes
         self.solved_at: dict | None = None  # the evaluation whose confirmation solved the run
         self.best: dict | None = None  # the best evaluation so far (the run keeps its nets)
-        self.improved = False  # whether the last evaluation set a new best
         self.threshold = c.target_return if c.target_return is not None else self.env.spec.reward_threshold
 
     # ALGO LOGIC: one training episode
@@ -138,10 +137,22 @@ class Trainer:
                 self.solved_at = row
         row["wall_time"] = self.wall_time + (time.perf_counter() - episode_start if episode_start is not None else 0.0)
         self.history["evals"].append(row)
-        self.improved = self.best is None or row["mean"] > self.best["mean"]
-        if self.improved:
+        if self.best is None or row["mean"] > self.best["mean"]:
             self.best = row
         return row
+
+    def evaluate_and_keep(self, run=None, episode_start: float | None = None, should_stop=None) -> dict:
+        """`evaluate_now`, and where it set a new best, those nets into the run's best nets."""
+        row = self.evaluate_now(episode_start, should_stop)
+        if run is not None and self.best is row:
+            run.save_best(self.state(with_memory=False))
+        return row
+
+    @property
+    def evaluated(self) -> bool:
+        """Whether the last evaluation was of the nets as they are now."""
+        evals = self.history["evals"]
+        return bool(evals) and evals[-1]["episode"] == self.episode
 
     @property
     def done(self) -> bool:
@@ -162,10 +173,10 @@ class Trainer:
         bar = tqdm(total=c.episodes, initial=self.episode, disable=not progress, desc=f"{c.algo} {c.env_id}",
                    unit="ep", dynamic_ncols=True)
         try:
-            evals = self.history["evals"]
-            if c.eval_every and self.episode and self.episode % c.eval_every == 0 and \
-                    (not evals or evals[-1]["episode"] != self.episode):
-                self.evaluate_due(run, should_stop)  # a stop came before this episode's evaluation
+            if c.eval_every and self.episode and self.episode % c.eval_every == 0 and not self.evaluated:
+                start = time.perf_counter()  # a stop came before this episode's evaluation: do it now
+                self.evaluate_and_keep(run, start, should_stop)
+                self.wall_time += time.perf_counter() - start
             while not self.done:
                 start = time.perf_counter()
                 self.train_episode()
@@ -174,9 +185,7 @@ class Trainer:
                 stopping = should_stop is not None and should_stop()
                 if c.eval_every and self.episode % c.eval_every == 0 and not stopping:
                     try:
-                        postfix["eval"] = f"{self.evaluate_now(start, should_stop)['mean']:.1f}"
-                        if run is not None and self.improved:
-                            run.save_best(self.state(with_memory=False))
+                        postfix["eval"] = f"{self.evaluate_and_keep(run, start, should_stop)['mean']:.1f}"
                     except Interrupted:
                         stopping = True
                 self.wall_time += time.perf_counter() - start  # evaluations count: they are part of the run
@@ -195,15 +204,6 @@ class Trainer:
                 bar.set_description_str(f"{c.algo} {c.env_id} (done)")
         finally:
             bar.close()
-
-    def evaluate_due(self, run=None, should_stop=None) -> dict:
-        """The evaluation a stop cut short, done on resume (and counted in the run's time)."""
-        start = time.perf_counter()
-        row = self.evaluate_now(start, should_stop)
-        if run is not None and self.improved:
-            run.save_best(self.state(with_memory=False))
-        self.wall_time += time.perf_counter() - start
-        return row
 
     # --- state: built from the parts' own state_dicts (checkpoint.GROUPS names the entries) ---
     def state(self, with_memory: bool = True) -> dict:

@@ -55,12 +55,10 @@ def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainRes
     The checkpoint is saved first: a stop (`should_stop`, Interrupted) during the final
     evaluation then loses nothing, and `resume` finishes the run.
     """
-    if not trainer.history["evals"] or trainer.history["evals"][-1]["episode"] != trainer.episode:
+    if not trainer.evaluated:  # also a resumed checkpoint written between evaluations
         if run is not None:
             run.save_checkpoint(trainer.state())
-        trainer.evaluate_now(should_stop=should_stop)  # also for a resumed checkpoint written between evaluations
-        if run is not None and trainer.improved:
-            run.save_best(trainer.state(with_memory=False))
+        trainer.evaluate_and_keep(run, should_stop=should_stop)
     c = trainer.config
     # No frames: nothing reads them here, and a full episode of them is hundreds of megabytes.
     final = run_episode(trainer.agent, trainer.eval_env, c.eval_seed, max_steps=c.max_episode_steps) \
