@@ -100,15 +100,6 @@ def sigterm_stops():
         signal.signal(signal.SIGTERM, previous)
 
 
-def resume_hint(out: Path) -> str:
-    """How to go on from a run that was stopped."""
-    from .run import Run
-
-    if Run(out).checkpoint.is_file():
-        return f"continue it with: python -m ddpg_helpers train --resume {out}"
-    return f"it had not written a checkpoint yet; start it again with --overwrite --out {out}"
-
-
 def plain_summary(summary: dict, out: Path) -> str:
     """A few lines a person reads at the end of a run (the JSON line is for scripts)."""
     lines = [f"{summary['algo']} on {summary['env_id']}: {summary['episodes']} episodes, "
@@ -132,7 +123,7 @@ def plain_summary(summary: dict, out: Path) -> str:
 def cmd_train(args) -> dict:
     from . import training
     from .rollouts import Interrupted
-    from .run import default_name
+    from .run import Run, default_name
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)}
     if args.resume is not None:
@@ -152,10 +143,10 @@ def cmd_train(args) -> dict:
         with sigterm_stops() as stop:
             result = start(stop)
     except Interrupted as e:
-        print(f"{e} (SIGTERM): its checkpoint is saved in {out}; {resume_hint(out)}", file=sys.stderr)
+        print(f"{e} (SIGTERM): its checkpoint is saved in {out}; {Run(out).how_to_go_on()}", file=sys.stderr)
         raise SystemExit(128 + signal.SIGTERM) from None
     except KeyboardInterrupt:
-        print(f"interrupted: the last checkpoint in {out} is intact; {resume_hint(out)}", file=sys.stderr)
+        print(f"interrupted: the last checkpoint in {out} is intact; {Run(out).how_to_go_on()}", file=sys.stderr)
         raise SystemExit(130) from None
     print(plain_summary(result.summary, result.out), file=sys.stderr)
     return result.summary

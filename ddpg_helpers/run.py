@@ -79,6 +79,12 @@ class Run:
         """A checkpoint and a summary: the run wrote its files at its end."""
         return self.checkpoint.is_file() and (self.path / SUMMARY).is_file()
 
+    def how_to_go_on(self) -> str:
+        """What a user types to go on from a run that was stopped."""
+        if self.checkpoint.is_file():
+            return f"continue it with: python -m ddpg_helpers train --resume {self.path}"
+        return f"it had not written a checkpoint yet; start it again with --overwrite --out {self.path}"
+
     def snapshots(self) -> list[Path]:
         """The snapshot files, oldest first."""
         return sorted(self.snapshot_dir.glob("episode_*.pt"))

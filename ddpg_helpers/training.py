@@ -125,8 +125,7 @@ def resume(out: str | Path, progress: bool = True, callback=None, finished_ok: b
     """
     run = runs.Run(out)
     if not run.checkpoint.is_file():
-        hint = " (it was stopped before its first checkpoint: start it again with --overwrite)" \
-            if run.path.is_dir() and run.config() is not None else ""
+        hint = f" ({run.how_to_go_on()})" if run.path.is_dir() and run.config() is not None else ""
         raise DDPGError(f"no checkpoint at {run.checkpoint}{hint}")
     trainer = resume_trainer(run.path, **overrides)
     run.remove_stale()
