@@ -171,7 +171,9 @@ class Agent:
             q_next = self.critic_target(batch.next_obs, next_action)
             if self.td3:  # TD3 change 2: twin critics, bootstrap from the smaller estimate
                 q_next = torch.min(q_next, self.critic2_target(batch.next_obs, next_action))
-            return td_target(batch.reward, batch.terminated, q_next, c.gamma)
+            # n-step returns: `reward` sums the next n rewards, so the bootstrap is discounted by gamma^n.
+            gamma = c.gamma if c.n_step == 1 else c.gamma ** batch.steps
+            return td_target(batch.reward, batch.terminated, q_next, gamma)
 
     def _update_step(self, batch: Batch, update_actor: bool):
         y = self.target(batch)

@@ -47,6 +47,8 @@ class Config:
     """size of the critic's first layer, which sees the state alone"""
     critic_hidden: tuple[int, ...] = (128, 128)
     """critic layer sizes after the action joins the state features"""
+    n_step: int = 1
+    """rewards summed before the TD target bootstraps, r_t + ... + gamma^(n-1) r_t+n-1 + gamma^n Q' (1: one-step, as in DDPG and TD3)"""
     updates_per_step: int = 1
     """gradient updates after each env step"""
     warmup_steps: int = 0
@@ -110,7 +112,7 @@ class Config:
             choices = typing.get_args(hints[f.name]) if typing.get_origin(hints[f.name]) is Literal else ()
             if choices and getattr(self, f.name) not in choices:
                 raise DDPGError(f"unknown {f.name} {getattr(self, f.name)!r} (choose {', '.join(map(repr, choices))})")
-        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "policy_delay",
+        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "n_step", "policy_delay",
                      "sigma_decay", "actor_lr", "critic_lr"):
             if getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import NamedTuple
 
 import torch
@@ -15,19 +16,50 @@ class Batch(NamedTuple):
     reward: torch.Tensor
     next_obs: torch.Tensor
     terminated: torch.Tensor
+    steps: torch.Tensor | None = None
+    """env steps whose rewards `reward` sums, `next_obs` coming after the last (1 for one-step transitions)"""
 
 
-def columns(obs_dim: int, act_dim: int) -> dict[str, slice]:
-    """Where each field of a transition lies in a row of the memory."""
+def columns(obs_dim: int, act_dim: int, names=Batch._fields) -> dict[str, slice]:
+    """Where each field of a transition lies in a row of the memory (`names`: an older layout)."""
+    widths = {"obs": obs_dim, "action": act_dim, "next_obs": obs_dim}
     slices, start = {}, 0
-    for name, width in (("obs", obs_dim), ("action", act_dim), ("reward", 1), ("next_obs", obs_dim), ("terminated", 1)):
-        slices[name] = slice(start, start + width)
-        start += width
+    for name in names:
+        slices[name] = slice(start, start + widths.get(name, 1))
+        start += widths.get(name, 1)
     return slices
 
 
+OLD_COLUMNS = ("obs", "action", "reward", "next_obs", "terminated")
+"""The layout of memories saved before n-step returns: every transition one step long."""
+
+
+class NStepReturns:
+    """Turns the episode's one-step transitions into n-step ones, as they come.
+
+    Step t is stored once the n rewards after it are known, as (s_t, a_t,
+    r_t + gamma r_t+1 + ... + gamma^(n-1) r_t+n-1, s_t+n, terminated, n): the TD target then
+    bootstraps from s_t+n with gamma^n. At the episode's end the last steps are stored with what is
+    left (k < n rewards, s_end, gamma^k). With n = 1 every transition is stored as it comes.
+    """
+
+    def __init__(self, n: int, gamma: float):
+        self.n, self.gamma = n, gamma
+        self.pending = deque()  # (obs, action, reward) of the steps not yet stored
+
+    def add(self, obs, action, reward, next_obs, terminated: bool, ended: bool) -> list[tuple]:
+        """The transitions ready to store after this step (`ended`: the episode ends here)."""
+        self.pending.append((obs, action, float(reward)))
+        ready = []
+        while self.pending and (ended or len(self.pending) == self.n):
+            ret = sum(self.gamma ** i * r for i, (_, _, r) in enumerate(self.pending))
+            first_obs, first_action, _ = self.pending.popleft()
+            ready.append((first_obs, first_action, ret, next_obs, terminated, len(self.pending) + 1))
+        return ready
+
+
 class ReplayMemory:
-    """A ring buffer of transitions (obs, action, reward, next_obs, terminated).
+    """A ring buffer of transitions (obs, action, reward, next_obs, terminated, steps).
 
     All transitions live in one preallocated (capacity, width) tensor: a push writes one row
     (one host-to-device copy), a sample gathers rows by random index (one kernel), so there is no
@@ -44,7 +76,7 @@ class ReplayMemory:
         self.capacity = int(capacity)
         self.device = torch.device(device)
         self._slices = columns(obs_dim, act_dim)
-        start = self._slices["terminated"].stop  # the row's width
+        start = self._slices["steps"].stop  # the row's width
         self.data = torch.zeros((self.capacity, start), dtype=torch.float32, device=self.device)
         self.filled = torch.zeros((), dtype=torch.int64, device=self.device)  # `size`, on the device
         # Staging rows on the host. On the CPU one row, copied at once. On a GPU a ring of pinned
@@ -61,7 +93,7 @@ class ReplayMemory:
         self.position = 0  # next slot to write
         self.size = 0  # filled slots
 
-    def push(self, obs, action, reward, next_obs, terminated) -> None:
+    def push(self, obs, action, reward, next_obs, terminated, steps: int = 1) -> None:
         """Store one transition, overwriting the oldest one when full."""
         k, s = self._next_row, self._slices
         row_t, row = self._staging[k]
@@ -73,6 +105,7 @@ class ReplayMemory:
         row[s["reward"]] = reward
         row[s["next_obs"]] = next_obs
         row[s["terminated"]] = float(terminated)
+        row[s["steps"]] = steps
         self.data[self.position].copy_(row_t, non_blocking=self._copied is not None)
         if self._copied is not None:
             self._copied[k].record()
@@ -120,18 +153,22 @@ class ReplayMemory:
     def state_dict(self) -> dict:
         """The filled part of the memory, for resuming a run."""
         # clone: on the CPU a slice is a view, and saving it would write the whole buffer.
-        return {"data": self.data[: self.size].clone().cpu(), "position": self.position, "size": self.size}
+        return {"data": self.data[: self.size].clone().cpu(), "position": self.position, "size": self.size,
+                "columns": list(self._slices)}
 
     @staticmethod
     def saved_column(state: dict, name: str, obs_dim: int) -> torch.Tensor:
         """One named column ('obs', 'action', ...) of a memory saved by `state_dict`, without building a memory."""
-        act_dim = state["data"].shape[1] - 2 * obs_dim - 2  # obs, action, reward, next_obs, terminated
-        return state["data"][:, columns(obs_dim, act_dim)[name]]
+        names = state.get("columns", OLD_COLUMNS)
+        act_dim = state["data"].shape[1] - 2 * obs_dim - (len(names) - 3)  # the columns besides obs, action, next_obs
+        return state["data"][:, columns(obs_dim, act_dim, names)[name]]
 
     def load_state_dict(self, state: dict) -> None:
-        size = int(state["size"])
-        if size > self.capacity or state["data"].shape[1] != self.data.shape[1]:
+        size, data = int(state["size"]), state["data"]
+        if "steps" not in state.get("columns", OLD_COLUMNS):  # saved before n-step returns: all one-step
+            data = torch.cat((data, torch.ones((len(data), 1), dtype=data.dtype)), dim=1)
+        if size > self.capacity or data.shape[1] != self.data.shape[1]:
             raise ValueError("saved replay memory does not fit this memory's shape")
-        self.data[:size].copy_(state["data"])  # in place: a captured draw keeps reading `data`
+        self.data[:size].copy_(data)  # in place: a captured draw keeps reading `data`
         self.size, self.position = size, int(state["position"]) % self.capacity
         self._set_filled()

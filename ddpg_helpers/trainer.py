@@ -11,7 +11,7 @@ import torch
 from .agent import Agent
 from .config import Config
 from .envs import make_env, pick_device
-from .memory import ReplayMemory
+from .memory import NStepReturns, ReplayMemory
 from .noise import make_noise, sigma_schedule
 from .rollouts import Interrupted, evaluate
 
@@ -63,6 +63,8 @@ class Trainer:
         self.action_low, self.action_high = space.low.astype(np.float32), space.high.astype(np.float32)
         self.agent = Agent(c, obs_dim, space.shape[0], space.low, space.high, self.device)
         self.memory = ReplayMemory(c.memory_size, obs_dim, space.shape[0], self.device)
+        # Empty between episodes, where checkpoints are written, so it needs no saving.
+        self.n_step = NStepReturns(c.n_step, c.gamma)
         self.noise = make_noise(c.noise, space.shape[0], self.rng, theta=c.noise_theta)
         self.history = empty_history()
         self.episode = self.env_steps = 0  # episodes finished, env steps taken
@@ -91,11 +93,14 @@ class Trainer:
             else:
                 action = np.clip(agent.act(obs) + self.noise() * half_range, self.action_low, self.action_high)
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
-            memory.push(obs, action, reward, next_obs, terminated)
-            obs = next_obs
-            ep_return += float(reward)
             t += 1
             self.env_steps += 1
+            out_of_steps = c.total_steps is not None and self.env_steps >= c.total_steps
+            ended = terminated or truncated or out_of_steps or bool(c.max_episode_steps and t >= c.max_episode_steps)
+            for transition in self.n_step.add(obs, action, reward, next_obs, terminated, ended):
+                memory.push(*transition)
+            obs = next_obs
+            ep_return += float(reward)
             if len(memory) >= c.batch_size and self.env_steps >= c.learning_starts:
                 for _ in range(c.updates_per_step):
                     critic_loss, actor_loss = agent.learn(memory)
@@ -104,8 +109,7 @@ class Trainer:
                     if actor_loss is not None:  # TD3 moves its actor every policy_delay updates only
                         losses[1] += actor_loss
                         n_actor_updates += 1
-            out_of_steps = c.total_steps is not None and self.env_steps >= c.total_steps
-            if terminated or truncated or out_of_steps or (c.max_episode_steps and t >= c.max_episode_steps):
+            if ended:
                 break
         sums = losses.tolist()  # the episode's one device-to-host copy of the losses
         row = {"episode": self.episode, "return": ep_return, "length": t, "sigma": sigma,

@@ -33,6 +33,18 @@ def test_td_target_bootstraps_unless_terminated():
     assert y.tolist() == [[10.0], [1.0]]
 
 
+def test_an_n_step_target_discounts_the_bootstrap_by_gamma_to_the_steps_it_spans():
+    agent = make_agent(n_step=3, gamma=0.9)
+    batch = random_batch()._replace(steps=torch.tensor([[3.0], [2.0], [1.0]]).repeat(43, 1)[:128])
+    with torch.no_grad():
+        q_next = agent.critic_target(batch.next_obs, agent.actor_target(batch.next_obs))
+    expected = batch.reward + 0.9 ** batch.steps * (1 - batch.terminated) * q_next
+    torch.testing.assert_close(agent.target(batch), expected)
+    one_step = make_agent(gamma=0.9)  # n_step 1 keeps DDPG's target, whatever the batch says
+    torch.testing.assert_close(one_step.target(batch),
+                               batch.reward + 0.9 * (1 - batch.terminated) * q_next)
+
+
 def test_targets_start_as_copies_of_the_online_nets():
     agent = make_agent()
     for online, target in ((agent.actor, agent.actor_target), (agent.critic, agent.critic_target)):

@@ -75,13 +75,14 @@ def test_loading_never_executes_code(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("algo, path", [("ddpg", "eager"), ("td3", "eager"), ("td3", "graph")])
-def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo, path):
+@pytest.mark.parametrize("algo, path, n_step", [("ddpg", "eager", 1), ("td3", "eager", 1), ("td3", "graph", 1),
+                                              ("td3", "eager", 3), ("td3", "graph", 3)])
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo, path, n_step):
     # The graph path on the CPU runs the captured step uncaptured, with its lagging acting copy.
-    config = Config(**{**TINY, "episodes": 4, "checkpoint_every": 2, "algo": algo, "compile": path})
-    straight = train(config, tmp_path / "straight", progress=False)
-    first = train(Config(**{**TINY, "episodes": 2, "algo": algo, "compile": path}), tmp_path / "split",
-                  progress=False)
+    settings = {**TINY, "algo": algo, "compile": path, "n_step": n_step}
+    straight = train(Config(**{**settings, "episodes": 4, "checkpoint_every": 2}), tmp_path / "straight",
+                     progress=False)
+    first = train(Config(**{**settings, "episodes": 2}), tmp_path / "split", progress=False)
     assert first.history["return"] == straight.history["return"][:2]
     from ddpg_helpers import resume
 
