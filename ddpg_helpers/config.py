@@ -48,7 +48,7 @@ class Config:
     critic_hidden: tuple[int, ...] = (128, 128)
     """critic layer sizes after the action joins the state features"""
     n_step: int = 1
-    """rewards summed before the TD target bootstraps, r_t + ... + gamma^(n-1) r_t+n-1 + gamma^n Q' (1: one-step, as in DDPG and TD3)"""
+    """rewards summed before the TD target bootstraps from gamma^n Q' (1: one-step, as in DDPG and TD3)"""
     updates_per_step: int = 1
     """gradient updates after each env step"""
     warmup_steps: int = 0
@@ -112,8 +112,8 @@ class Config:
             choices = typing.get_args(hints[f.name]) if typing.get_origin(hints[f.name]) is Literal else ()
             if choices and getattr(self, f.name) not in choices:
                 raise DDPGError(f"unknown {f.name} {getattr(self, f.name)!r} (choose {', '.join(map(repr, choices))})")
-        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "n_step", "policy_delay",
-                     "sigma_decay", "actor_lr", "critic_lr"):
+        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "n_step",
+                     "policy_delay", "sigma_decay", "actor_lr", "critic_lr"):
             if getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
         for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "learning_starts", "threads",
