@@ -129,7 +129,9 @@ dh.show_source(ReplayMemory)
 
 # %% [markdown]
 # A memory of 5 rows, filled with 7 transitions: the ring buffer overwrites the two oldest.
-# Each row holds obs (2), action (1), reward (1), next_obs (2) and terminated (1): 7 numbers.
+# Each row holds obs (2), action (1), reward (1), next_obs (2), terminated (1) and steps (1): 8 numbers.
+# `steps` is 1 here: each row is one env step. With n-step returns (`--n-step`, notebook 6) a row
+# sums the rewards of the next n steps instead.
 
 # %%
 small = ReplayMemory(capacity=5, obs_dim=2, act_dim=1)
@@ -143,7 +145,7 @@ assert np.allclose(small.data[0, :2].numpy(), transitions[5][0])
 
 # %% [markdown]
 # The whole random episode in a memory of the blog's size (10,000), then a batch of the blog's
-# size (128): five named tensors of shape (batch, width).
+# size (128): six named tensors of shape (batch, width).
 
 # %%
 memory = ReplayMemory(capacity=10_000, obs_dim=2, act_dim=1)
