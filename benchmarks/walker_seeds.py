@@ -172,19 +172,18 @@ def train_command(run: Run, config: Config, flags: list[str]) -> list[str] | Non
 
 
 @contextlib.contextmanager
-def signals_raise():
-    """While seeds train, SIGTERM (a scheduler, `kill`) and SIGHUP (a closed terminal) raise Stopped,
-    so that the training processes are stopped at a checkpoint rather than left running."""
+def stop_requests():
+    """While seeds train, SIGTERM (a scheduler, `kill`), SIGHUP (a closed terminal) and Ctrl-C are
+    only noted in the list this yields; the loop acts on them between its steps, so a signal never
+    lands halfway through starting a training that would then be left running."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
-
-    def stop(*_):
-        raise Stopped
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    signals = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda sig, _: received.append(sig)) for sig in signals}
     try:
-        yield
+        yield received
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -201,8 +200,10 @@ def train_all(commands: dict[int, list[str]], runs: dict[int, Run], jobs: int) -
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     pending, running, status = sorted(commands), {}, {}
     try:
-        with signals_raise():
+        with stop_requests() as received:
             while pending or running:
+                if received:
+                    raise KeyboardInterrupt if received[0] == signal.SIGINT else Stopped
                 while pending and len(running) < jobs:
                     seed = pending.pop(0)
                     runs[seed].path.mkdir(parents=True, exist_ok=True)

@@ -133,3 +133,34 @@ def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
     (run.path / "summary.json").write_text(json.dumps(stale))
     assert walker_seeds.train_command(run, config_of(0, 300), [])[0] == "--resume"
     assert not (run.path / "summary.json").exists()
+
+
+def test_a_sigterm_stops_the_trainings_at_a_checkpoint_they_can_resume_from(tmp_path):
+    """The signal only marks the request; the loop then stops every training it started, each at a
+    checkpoint, and raises (the command exits 143)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    run = Run(tmp_path / "run")
+    command = ["--env", "MountainCarContinuous-v0", "--episodes", "100000", "--total-steps", "1000000",
+               "--max-episode-steps", "20",
+               "--eval-every", "0", "--checkpoint-every", "1", "--threads", "1", "--out", str(run.path)]
+
+    def kill_once_it_trains():
+        deadline = time.monotonic() + 120
+        while not run.checkpoint.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=kill_once_it_trains, daemon=True).start()
+    try:
+        walker_seeds.train_all({0: command}, {0: run}, jobs=1)
+    except walker_seeds.Stopped:
+        pass
+    else:
+        raise AssertionError("train_all returned without being stopped")
+    assert "train --resume" in (run.path / walker_seeds.LOG).read_text()  # the training said how to go on
+    assert walker_seeds.train_command(run, walker_seeds.config_for(command[:-2]), [])[:2] == ["--resume",
+                                                                                             str(run.path)]
