@@ -38,7 +38,7 @@ from .config import PRESETS, Config, make_config
 from .envs import make_env, pick_device
 from .errors import DDPGError
 from .live import LiveRewardPlot, figure_png, show_source
-from .memory import Batch, ReplayMemory
+from .memory import Batch, NStepReturns, ReplayMemory
 from .networks import Actor, Critic
 from .noise import BlogNoise, GaussianNoise, sigma_schedule
 from .plotting import compare_curves, episode_plots, reward_curve
@@ -65,7 +65,7 @@ run_name = default_name
 
 __all__ = [
     "Actor", "Agent", "Batch", "BlogNoise", "COLAB_CHECKOUT", "Config", "Critic", "DDPGError", "Episode",
-    "GaussianNoise", "LiveRewardPlot", "PRESETS", "QUICK_EPISODES", "QUICK_MAX_EPISODE_STEPS", "QUICK_VAR",
+    "GaussianNoise", "LiveRewardPlot", "NStepReturns", "PRESETS", "QUICK_EPISODES", "QUICK_MAX_EPISODE_STEPS", "QUICK_VAR",
     "QUICK_WARMUP_STEPS", "REPO_URL", "REQUIREMENTS", "ReplayMemory", "Run", "SHIPPED_RUN", "SHIPPED_WALKER",
     "Trainer", "WALKER_ID", "Walk", "budget", "choose_run", "compare_curves", "default_name", "device_report",
     "episode_plots", "evaluate", "figure_png", "find_shipped", "frame_stride_for", "in_colab", "is_shipped",

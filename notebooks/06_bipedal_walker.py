@@ -71,6 +71,7 @@ from ddpg_helpers import (
     Agent,
     Config,
     DDPGError,
+    NStepReturns,
     animation,
     compare_curves,
     load_agent,
@@ -166,7 +167,6 @@ print(f"{'field':22s} {'the blog (MountainCar)':>24s} {'BipedalWalker preset':>2
 for name, value in PRESETS[WALKER].items():
     print(f"{name:22s} {str(getattr(blog, name)):>24s} {str(value):>24s}")
 
-# frame_stride: the final episode is recorded with every 8th frame, 200 frames of a 1600-step episode
 ddpg_config = dh.short_budget(make_config(WALKER, algo="ddpg", seed=0))
 td3_config = dh.short_budget(make_config(WALKER, algo="td3", seed=0))
 print(f"\neach run: {td3_config.episodes} episodes, {td3_config.warmup_steps} random warm-up steps, "
@@ -263,6 +263,32 @@ print("\n".join(line for line in inspect.getsource(Agent._update_step).splitline
 #    (2) critic updates, so the actor follows a critic that has had time to settle.
 #
 # Everything else (memory, nets, noise, the training loop, checkpoints) is shared with DDPG.
+
+# %% [markdown]
+# ## One change more, for the walker: n-step returns
+#
+# The target above takes one reward and then trusts the critic: y = r_t + gamma Q'(s_t+1, a').
+# The walker earns its reward in small pieces, a little for each bit of forward motion of the
+# hull, and what a leg does now pays off over the next steps of the stride. With one-step
+# targets that payoff reaches the state that began the stride only through the critic, one
+# bootstrap at a time, each from a critic that is still wrong. An n-step target takes the next
+# n rewards as they were earned and bootstraps only after them:
+#
+# y = r_t + gamma r_t+1 + ... + gamma^(n-1) r_t+n-1 + gamma^n Q'(s_t+n, a')
+#
+# The memory stores each step once its n rewards are known (`NStepReturns`, below; `steps` is
+# the n of each stored row, and `Agent.target` above discounts the bootstrap by gamma^steps). At
+# the episode's end the last steps keep what is left, and a fall still stops the bootstrap. The
+# price: the memory's rewards were earned by older, noisier versions of the actor, so for the
+# actor of today the sum is slightly off; a small n with the preset's small noise keeps that
+# bias small (Rainbow uses n = 3, D4PG n = 5). `--n-step 1` is the one-step target of DDPG and TD3.
+
+# %%
+display(dh.show_source(NStepReturns))
+n_step = NStepReturns(3, gamma=0.98)
+for t, reward in enumerate([1.0, 2.0, 3.0, 4.0]):  # a 4-step episode, its last step a fall
+    for obs, _, ret, next_obs, terminated, steps in n_step.add(f"s{t}", "a", reward, f"s{t + 1}", t == 3, t == 3):
+        print(f"{obs}: reward {ret:6.3f} over {steps} step(s), then {'no bootstrap' if terminated else next_obs}")
 
 # %%
 if TRAIN:
