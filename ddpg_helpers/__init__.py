@@ -65,13 +65,13 @@ run_name = default_name
 
 __all__ = [
     "Actor", "Agent", "Batch", "BlogNoise", "COLAB_CHECKOUT", "Config", "Critic", "DDPGError", "Episode",
-    "GaussianNoise", "LiveRewardPlot", "NStepReturns", "PRESETS", "QUICK_EPISODES", "QUICK_MAX_EPISODE_STEPS", "QUICK_VAR",
-    "QUICK_WARMUP_STEPS", "REPO_URL", "REQUIREMENTS", "ReplayMemory", "Run", "SHIPPED_RUN", "SHIPPED_WALKER",
-    "Trainer", "WALKER_ID", "Walk", "budget", "choose_run", "compare_curves", "default_name", "device_report",
-    "episode_plots", "evaluate", "figure_png", "find_shipped", "frame_stride_for", "in_colab", "is_shipped",
-    "latest_run", "load_agent", "load_history", "load_summary", "make_config", "make_env",
+    "GaussianNoise", "LiveRewardPlot", "NStepReturns", "PRESETS", "QUICK_EPISODES", "QUICK_MAX_EPISODE_STEPS",
+    "QUICK_VAR", "QUICK_WARMUP_STEPS", "REPO_URL", "REQUIREMENTS", "ReplayMemory", "Run", "SHIPPED_RUN",
+    "SHIPPED_WALKER", "Trainer", "WALKER_ID", "Walk", "budget", "choose_run", "compare_curves", "default_name",
+    "device_report", "episode_plots", "evaluate", "figure_png", "find_shipped", "frame_stride_for", "in_colab",
+    "is_shipped", "latest_run", "load_agent", "load_history", "load_summary", "make_config", "make_env",
     "missing_requirements", "mount_drive", "pick_device", "quick_mode", "record_walk", "repo_root", "resume",
-    "reward_curve", "run_episode", "run_name", "runs_dir", "shipped_run", "short_budget", "show_source", "slider_view",
-    "sigma_schedule", "soft_update", "td_target", "train", "train_or_resume", "training_report", "walker_outcome",
-    "walker_torque_cost",
+    "reward_curve", "run_episode", "run_name", "runs_dir", "shipped_run", "short_budget", "show_source",
+    "slider_view", "sigma_schedule", "soft_update", "td_target", "train", "train_or_resume", "training_report",
+    "walker_outcome", "walker_torque_cost",
 ]
