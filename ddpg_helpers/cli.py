@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--keep-memory", action="store_true",
                     help="keep the replay memory (the states the agent visited, for plots)")
     ex.add_argument("--no-snapshots", action="store_true", help="leave out the run's snapshots of earlier episodes")
+    ex.add_argument("--best", action="store_true",
+                    help="export the nets the run kept at its best evaluation (best.pt), not its last ones")
     return parser
 
 
@@ -185,7 +187,7 @@ def cmd_export(args) -> dict:
     from .run import Run
 
     dest = Run(args.run).export(args.dest, keep_memory=args.keep_memory, snapshots=not args.no_snapshots,
-                                overwrite=args.overwrite)
+                                overwrite=args.overwrite, best=args.best)
     return {"exported": str(dest.path), "bytes": dest.checkpoint.stat().st_size}
 
 

@@ -188,13 +188,18 @@ class Run:
 
     # --- sharing ---
     def export(self, dest: str | Path, keep_memory: bool = False, snapshots: bool = True,
-               overwrite: bool = False) -> Run:
+               overwrite: bool = False, best: bool = False) -> Run:
         """A small copy of a finished run: the agent without optimisers and random states (and,
-        unless `keep_memory`, without the replay memory), and the run's other files."""
+        unless `keep_memory`, without the replay memory), and the run's other files.
+
+        `best`: the agent is the nets the run kept at its best evaluation (`best.pt`), not its last
+        ones, and the final nets' recorded episode is left out."""
         dest = Run(dest)
         if not self.is_finished():
             raise DDPGError(f"{self.path} is not a finished run (no {SUMMARY}): finish it first with "
                             f"train --resume {self.path}")
+        if best and not self.best.is_file():
+            raise DDPGError(f"{self.path} kept no best nets ({BEST}): it was never evaluated")
         if dest.path.exists() and not dest.path.is_dir():
             raise DDPGError(f"{dest.path} exists and is not a folder")
         if dest.path.exists() and dest.path.resolve() == self.path.resolve():
@@ -203,10 +208,13 @@ class Run:
             if not overwrite:
                 raise DDPGError(f"{dest.path} is not empty; pass --overwrite to replace it")
         payload = checkpoint.load(self.checkpoint)
+        if best:  # the kept nets over the last ones; a memory kept on request is the run's (the states it visited)
+            payload = {**payload, **checkpoint.load(self.best)}
         dest.prepare(overwrite=True)
         checkpoint.save(dest.checkpoint, checkpoint.select(payload, "agent", memory=keep_memory))
         # Atomic copies, the summary last: a destination that holds one is complete.
-        copies = [(self.path / f, dest.path / f) for f in FILES if f not in (CHECKPOINT, SUMMARY)]
+        left_out = (CHECKPOINT, SUMMARY, FINAL_EPISODE) if best else (CHECKPOINT, SUMMARY)
+        copies = [(self.path / f, dest.path / f) for f in FILES if f not in left_out]
         copies += [(s, dest.snapshot_dir / s.name) for s in (self.snapshots() if snapshots else [])]
         for source, target in [*copies, (self.path / SUMMARY, dest.path / SUMMARY)]:
             if source.exists():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
+import ddpg_helpers.trainer as trainer_module
 from ddpg_helpers import DDPGError, Run, load_agent, train
 from ddpg_helpers import checkpoint as ck
-from ddpg_helpers.run import BEST, CHECKPOINT, FILES, load
+from ddpg_helpers.run import BEST, CHECKPOINT, FILES, FINAL_EPISODE, load
 from ddpg_helpers.training import resume_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +60,31 @@ def test_an_export_is_the_agent_layout_and_cannot_be_resumed(finished, tmp_path)
         resume_trainer(dest.path)
     with_memory = load(finished.export(tmp_path / "with-memory", keep_memory=True).path)
     assert "memory" in with_memory and "actor_opt" not in with_memory
+
+
+def test_an_export_of_the_best_nets_holds_the_kept_nets_not_the_last(tmp_path, tiny_config, monkeypatch):
+    means = [5.0, 1.0, 2.0]  # the first evaluation is the best; the run goes on past it
+    monkeypatch.setattr(trainer_module, "evaluate", lambda *a, **k: [means.pop(0)] * tiny_config.eval_episodes)
+    run = Run(tmp_path / "run")
+    train(dataclasses.replace(tiny_config, episodes=2, eval_every=1), run.path, progress=False)
+    dest = run.export(tmp_path / "export", best=True, keep_memory=True)
+    exported, kept, last = load(dest.path), load(run.best), load(run.checkpoint)
+    assert exported["episode"] == kept["episode"] == 1 and last["episode"] == 2
+    assert all(torch.equal(exported["actor"][k], kept["actor"][k]) for k in kept["actor"])
+    assert not all(torch.equal(exported["actor"][k], last["actor"][k]) for k in kept["actor"])
+    assert torch.equal(exported["memory"]["data"], last["memory"]["data"])  # the states the run visited
+    assert not (dest.path / FINAL_EPISODE).exists()  # the last nets' episode, not the exported ones'
+    agent, _, _ = load_agent(dest.path)  # what `evaluate` and the notebooks load
+    assert all(torch.equal(p, kept["actor"][k]) for k, p in agent.actor.state_dict().items())
+
+
+def test_an_export_of_the_best_nets_needs_some(finished, tmp_path):
+    never_evaluated = Run(tmp_path / "run")
+    shutil.copytree(finished.path, never_evaluated.path)
+    never_evaluated.best.unlink()
+    with pytest.raises(DDPGError, match="kept no best nets"):
+        never_evaluated.export(tmp_path / "export", best=True)
+    assert not (tmp_path / "export").exists()
 
 
 def test_the_run_reads_back_what_it_wrote(finished):
