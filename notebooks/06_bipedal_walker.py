@@ -299,7 +299,7 @@ for t, reward in enumerate([1.0, 2.0, 3.0, 4.0]):  # a 4-step episode, its last 
 # | seed | one-step (`--n-step 1`) | 3-step (the preset now) |
 # |---:|---|---|
 # | 0 | 174.6 at 284k, 244.4 at 343k, 263.5 at 428k | 237.4 at 118k, 263.0 at 175k, 270.5 at 300k |
-# | 1 | 221.7 at 216k, 290.8 at 354k, 300.5 at 678k | 228.2 at 115k, 278.0 at 183k, 300.8 at 318k |
+# | 1 | 221.7 at 216k, 290.8 at 354k, 300.5 at 678k | 228.2 at 115k, 278.0 at 183k, 300.8 at 318k (trained on past 300k) |
 # | 2 | 226.3 at 315k, 270.3 at 386k | 217.9 at 106k, 274.8 at 184k, 284.8 at 268k |
 #
 # The same levels in about half the env steps, on all three seeds. Not every problem goes: seed 0
