@@ -44,7 +44,8 @@ class NStepReturns:
     """
 
     def __init__(self, n: int, gamma: float):
-        self.n, self.gamma = n, gamma
+        self.n = n
+        self.discounts = [gamma**i for i in range(n)]  # 1, gamma, ..., gamma^(n-1)
         self.pending = deque()  # (obs, action, reward) of the steps not yet stored
 
     def add(self, obs, action, reward, next_obs, terminated: bool, ended: bool) -> list[tuple]:
@@ -52,7 +53,7 @@ class NStepReturns:
         self.pending.append((obs, action, float(reward)))
         ready = []
         while self.pending and (ended or len(self.pending) == self.n):
-            ret = sum(self.gamma ** i * r for i, (_, _, r) in enumerate(self.pending))
+            ret = sum(d * r for d, (_, _, r) in zip(self.discounts, self.pending))
             first_obs, first_action, _ = self.pending.popleft()
             ready.append((first_obs, first_action, ret, next_obs, terminated, len(self.pending) + 1))
         return ready

@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -138,15 +142,10 @@ def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
 def test_a_sigterm_stops_the_trainings_at_a_checkpoint_they_can_resume_from(tmp_path):
     """The signal only marks the request; the loop then stops every training it started, each at a
     checkpoint, and raises (the command exits 143)."""
-    import os
-    import signal
-    import threading
-    import time
-
     run = Run(tmp_path / "run")
     command = ["--env", "MountainCarContinuous-v0", "--episodes", "100000", "--total-steps", "1000000",
-               "--max-episode-steps", "20",
-               "--eval-every", "0", "--checkpoint-every", "1", "--threads", "1", "--out", str(run.path)]
+               "--max-episode-steps", "20", "--eval-every", "0", "--checkpoint-every", "1", "--threads", "1",
+               "--out", str(run.path)]
 
     def kill_once_it_trains():
         deadline = time.monotonic() + 120
