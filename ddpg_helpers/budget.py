@@ -35,7 +35,7 @@ def budget(config: Config, episodes: int = QUICK_EPISODES) -> Config:
     if not quick_mode():
         return config
     return dataclasses.replace(config, episodes=min(episodes, config.episodes), eval_every=0, eval_episodes=1,
-                               checkpoint_every=0, snapshot_every=0)
+                               keep_episodes=min(config.keep_episodes, 1), checkpoint_every=0, snapshot_every=0)
 
 
 def short_budget(config: Config, episodes: int = QUICK_EPISODES, max_episode_steps: int = QUICK_MAX_EPISODE_STEPS,

@@ -117,7 +117,9 @@ def plain_summary(summary: dict, out: Path) -> str:
         lines.append(f"solved: no (threshold {summary['solve_threshold']})")
     lines.append(f"final evaluation: {summary['final_eval_mean']:.1f} ± {summary['final_eval_std']:.1f} over "
                  f"{summary['eval_episodes']} noise-free episodes; best {summary['best_eval_mean']:.1f} "
-                 f"at episode {summary['best_episode']}")
+                 f"at episode {summary['best_episode']}" + (
+                     f" ({summary['best_keep_mean']:.1f} over {summary['keep_episodes']} more)"
+                     if summary.get("best_keep_mean") is not None else ""))
     lines.append(f"files: {out}/ (evaluate it with: python -m ddpg_helpers evaluate {out} --episodes 100)")
     return "\n".join(lines)
 

@@ -18,6 +18,14 @@ from .rollouts import Interrupted, evaluate
 CONFIRM_SEED_OFFSET = 1000
 """A solving evaluation is confirmed on env seeds eval_seed + 1000, + 1001, ...: fresh episodes, kept
 apart from the evaluations' own seeds and from the low seeds (0, 1, ...) a user reports with."""
+KEEP_SEED_OFFSET = 2000
+"""An evaluation that beats the kept nets is judged again (`keep_episodes`) on env seeds eval_seed + 2000, ...:
+apart from the confirmations' seeds, so the nets a run keeps are not chosen on the episodes that solve it."""
+
+
+def keep_score(row: dict) -> float:
+    """What ranks evaluations for the kept nets: their longer look where they had one, else their own mean."""
+    return row.get("keep_mean", row["mean"])
 
 
 class RandomStates:
@@ -124,7 +132,9 @@ class Trainer:
 
         An evaluation that reaches the threshold is confirmed on `confirm_episodes` fresh episodes
         before the run counts as solved: a few lucky episodes prove little (the env's own
-        definition of solved is a mean over 100 episodes).
+        definition of solved is a mean over 100 episodes). An evaluation that beats the kept nets
+        (`self.best`) is judged again on `keep_episodes` fresh episodes, if that is set, and its nets
+        are kept only if that longer look beats the kept nets' own (`keep_score`).
         """
         c = self.config
         self.agent.sync_actor()  # the learner's nets as they are now, not the acting copy one update behind
@@ -139,9 +149,14 @@ class Trainer:
                 row["confirm_mean"], row["confirm_std"] = float(np.mean(confirm)), float(np.std(confirm))
             if row.get("confirm_mean", row["mean"]) >= self.threshold:
                 self.solved_at = row
+        if c.keep_episodes and (self.best is None or row["mean"] > keep_score(self.best)):
+            # A few episodes flatter nets that fall one time in twenty: a longer look before they are kept.
+            longer = evaluate(self.agent, self.eval_env, c.keep_episodes, c.eval_seed + KEEP_SEED_OFFSET,
+                              c.max_episode_steps, should_stop)
+            row["keep_mean"], row["keep_std"] = float(np.mean(longer)), float(np.std(longer))
         row["wall_time"] = self.wall_time + (time.perf_counter() - episode_start if episode_start is not None else 0.0)
         self.history["evals"].append(row)
-        if self.best is None or row["mean"] > self.best["mean"]:
+        if self.best is None or keep_score(row) > keep_score(self.best):
             self.best = row
         return row
 
@@ -252,6 +267,9 @@ class Trainer:
             "final_eval_mean": final["mean"], "final_eval_std": final["std"],
             "best_eval_mean": best["mean"], "best_eval_std": best["std"], "best_episode": best["episode"],
             "best_env_steps": best["env_steps"], "eval_episodes": self.config.eval_episodes,
+            # The best's longer look (None where it had none: keep_episodes 0, or kept before it was set).
+            "best_keep_mean": best.get("keep_mean"), "best_keep_std": best.get("keep_std"),
+            "keep_episodes": self.config.keep_episodes,
             "solve_threshold": self.threshold,
             # None where there is nothing to solve: the env has no threshold and none was given.
             "solved": None if self.threshold is None else solved is not None,

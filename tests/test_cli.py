@@ -198,6 +198,7 @@ def test_the_walker_preset_applies_and_a_zero_flag_still_overrides_it(tmp_path, 
     config = json.loads((out / "config.json").read_text())
     assert config["actor_preact_l2"] == expected
     assert config["memory_size"] == 200_000 and config["gamma"] == 0.98 and config["n_step"] == 3  # the rest
+    assert config["keep_episodes"] == 100
 
 
 def test_train_ends_with_a_plain_summary(tmp_path):

@@ -16,7 +16,7 @@ import ddpg_helpers.trainer as trainer_module
 from ddpg_helpers import Config, Run, load_agent, train
 from ddpg_helpers.rollouts import Interrupted
 from ddpg_helpers.run import BEST
-from ddpg_helpers.trainer import CONFIRM_SEED_OFFSET, Trainer
+from ddpg_helpers.trainer import CONFIRM_SEED_OFFSET, KEEP_SEED_OFFSET, Trainer
 
 
 def scripted_evaluations(monkeypatch, means_by_seed: dict[int, list[float]]):
@@ -48,6 +48,30 @@ def test_a_run_whose_last_evaluation_is_worse_keeps_the_earlier_nets(tmp_path, t
     assert same_nets(best_agent.actor.state_dict(), at_episode_2["actor"])
     last_agent, _, _ = load_agent(run.path)
     assert not same_nets(last_agent.actor.state_dict(), at_episode_2["actor"])  # the run went on past its best
+
+
+def test_nets_that_beat_the_kept_ones_on_a_few_episodes_are_kept_only_if_more_episodes_agree(
+        tmp_path, tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=5, eval_every=1, snapshot_every=1, keep_episodes=7)
+    keep_seed = config.eval_seed + KEEP_SEED_OFFSET
+    calls = scripted_evaluations(monkeypatch, {config.eval_seed: [1.0, 5.0, 4.0, 3.0, 6.0],
+                                               keep_seed: [1.0, 2.0, 3.5, 3.0]})
+    s = train(config, tmp_path / "run", progress=False).summary
+    # Episode 2 scored 5 on its evaluation but 2 on the longer look; episode 3's 4 held up better (3.5).
+    # Episode 4 (3) did not beat 3.5, so it had no longer look; episode 5 (6) fell to 3 on it.
+    assert (s["best_episode"], s["best_eval_mean"], s["best_keep_mean"], s["keep_episodes"]) == (3, 4.0, 3.5, 7)
+    assert [seed for seed, _ in calls].count(keep_seed) == 4 and (keep_seed, 7) in calls
+    best_agent, _, _ = load_agent(tmp_path / "run", best=True)
+    at_episode_3 = torch.load(Run(tmp_path / "run").snapshot_dir / "episode_0003.pt", weights_only=True)
+    assert same_nets(best_agent.actor.state_dict(), at_episode_3["actor"])
+
+
+def test_without_a_longer_look_the_evaluation_alone_ranks_the_nets(tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=3, eval_every=1, keep_episodes=0)
+    calls = scripted_evaluations(monkeypatch, {config.eval_seed: [1.0, 5.0, 4.0]})
+    s = train(config, None, progress=False).summary
+    assert (s["best_episode"], s["best_keep_mean"]) == (2, None)
+    assert {seed for seed, _ in calls} == {config.eval_seed}
 
 
 def test_the_best_nets_survive_a_kill_while_the_next_best_is_written(tmp_path, tiny_config):

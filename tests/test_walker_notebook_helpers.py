@@ -28,6 +28,7 @@ def test_short_budget_in_quick_mode_shortens_episodes_and_warmup_only(monkeypatc
     assert quick.episodes == dh.QUICK_EPISODES and quick.eval_episodes == 1 and quick.checkpoint_every == 0
     assert quick.max_episode_steps == dh.QUICK_MAX_EPISODE_STEPS and quick.warmup_steps == dh.QUICK_WARMUP_STEPS
     assert quick.learning_starts == dh.QUICK_WARMUP_STEPS  # a quick run learns after its short warm-up
+    assert quick.keep_episodes == 1  # the kept nets' longer look, as short as its one evaluation episode
     for name in ("algo", "gamma", "tau", "batch_size", "memory_size", "actor_hidden", "critic_hidden", "noise",
                  "sigma_start", "policy_noise", "policy_delay", "seed"):
         assert getattr(quick, name) == getattr(full, name)
