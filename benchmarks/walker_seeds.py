@@ -106,15 +106,21 @@ def eval100(run: Run, episodes: int, seed: int = 0) -> dict:
         saved = json.loads(cache.read_text())
         if saved.get("key") == key:
             return saved
-    # The CPU: one observation at a time, a GPU only adds a copy to each step.
-    agent, config, _ = load_agent(run.path, best=True, device="cpu")
-    env = make_env(config.env_id)
-    played = [run_episode(agent, env, seed + i, max_steps=config.max_episode_steps) for i in range(episodes)]
-    result = {"key": key, "returns": [e.total_return for e in played],
-              "falls": count_falls([e.rewards for e in played], config.max_episode_steps or env.spec.max_episode_steps)}
-    env.close()
+    result = {"key": key, **play(run.path, episodes, seed, best=True)}
     atomic_write(cache, lambda tmp: Path(tmp).write_text(json.dumps(result)))
     return result
+
+
+def play(path: str | Path, episodes: int, seed: int = 0, best: bool = False) -> dict:
+    """The returns and falls of the nets in `path` (a run folder, its best nets, or a checkpoint or
+    snapshot file) over `episodes` noise-free episodes on env seeds seed, seed+1, ..."""
+    # The CPU: one observation at a time, a GPU only adds a copy to each step.
+    agent, config, _ = load_agent(path, best=best, device="cpu")
+    env = make_env(config.env_id)
+    played = [run_episode(agent, env, seed + i, max_steps=config.max_episode_steps) for i in range(episodes)]
+    env.close()
+    return {"returns": [e.total_return for e in played],
+            "falls": count_falls([e.rewards for e in played], config.max_episode_steps or env.spec.max_episode_steps)}
 
 
 def row_for(run: Run, eval100_episodes: int) -> dict:
