@@ -100,7 +100,7 @@ class Agent:
         self.action_scale = (self.action_high - self.action_low) / 2
 
         def critic():
-            return Critic(obs_dim, act_dim, c.critic_state_hidden, c.critic_hidden).to(self.device)
+            return Critic(obs_dim, act_dim, c.critic_state_hidden, c.critic_hidden, c.critic_layer_norm).to(self.device)
 
         self.actor = Actor(obs_dim, act_dim, c.actor_hidden, low, high).to(self.device)
         self.critic = critic()

@@ -47,6 +47,8 @@ class Config:
     """size of the critic's first layer, which sees the state alone"""
     critic_hidden: tuple[int, ...] = (128, 128)
     """critic layer sizes after the action joins the state features"""
+    critic_layer_norm: bool = False
+    """LayerNorm in each hidden layer of the critic (as in DroQ), to keep it steady with updates_per_step > 1"""
     n_step: int = 1
     """rewards summed before the TD target bootstraps from gamma^n Q' (1: one-step, as in DDPG and TD3)"""
     updates_per_step: int = 1

@@ -43,19 +43,25 @@ class Critic(nn.Module):
     """Q(s, a): the state alone goes through the first layer; the action joins at the second.
 
     Leaky ReLU throughout. The blog's Q_net is Critic(n_obs, n_act, state_hidden=64, hidden=(128, 128)).
+    With `layer_norm`, each hidden layer is normalised before its activation (LayerNorm, as in DroQ's
+    critic), which keeps a critic steady when it takes several updates per env step.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, state_hidden: int = 64, hidden=(128, 128)):
+    def __init__(self, obs_dim: int, act_dim: int, state_hidden: int = 64, hidden=(128, 128),
+                 layer_norm: bool = False):
         super().__init__()
         self.state_layer = nn.Linear(obs_dim, state_hidden)
         sizes = [state_hidden + act_dim, *hidden]
         self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
         self.out = nn.Linear(sizes[-1], 1)
         nn.init.uniform_(self.out.weight, -3e-3, 3e-3)
+        norm = nn.LayerNorm if layer_norm else (lambda _: nn.Identity())  # Identity: no weights, as before
+        self.state_norm = norm(state_hidden)
+        self.norms = nn.ModuleList(norm(o) for o in sizes[1:])
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        x = F.leaky_relu(self.state_layer(obs))
+        x = F.leaky_relu(self.state_norm(self.state_layer(obs)))
         x = torch.cat((x, action), dim=-1)
-        for layer in self.hidden:
-            x = F.leaky_relu(layer(x))
+        for layer, norm in zip(self.hidden, self.norms):
+            x = F.leaky_relu(norm(layer(x)))
         return self.out(x)

@@ -38,7 +38,7 @@ def start_from(trainer: Trainer, path: str | Path) -> None:
     """Warm start: copy the nets of another run (same env, algo and sizes) before training."""
     payload = runs.load(path)
     theirs, c = config_from(payload, path), trainer.config
-    shape = ("env_id", "algo", "actor_hidden", "critic_state_hidden", "critic_hidden")
+    shape = ("env_id", "algo", "actor_hidden", "critic_state_hidden", "critic_hidden", "critic_layer_norm")
     differ = [f"{k} {getattr(theirs, k)!r} vs {getattr(c, k)!r}" for k in shape if getattr(theirs, k) != getattr(c, k)]
     if differ:
         raise DDPGError(f"cannot start from {runs.checkpoint_file(path)}: its nets differ ({'; '.join(differ)})")

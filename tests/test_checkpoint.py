@@ -75,11 +75,12 @@ def test_loading_never_executes_code(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("algo, path, n_step", [("ddpg", "eager", 1), ("td3", "eager", 1), ("td3", "graph", 1),
-                                              ("td3", "eager", 3), ("td3", "graph", 3)])
-def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo, path, n_step):
+@pytest.mark.parametrize("algo, path, n_step, more", [
+    ("ddpg", "eager", 1, {}), ("td3", "eager", 1, {}), ("td3", "graph", 1, {}), ("td3", "eager", 3, {}),
+    ("td3", "graph", 3, {}), ("td3", "eager", 3, {"critic_layer_norm": True, "updates_per_step": 2})])
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo, path, n_step, more):
     # The graph path on the CPU runs the captured step uncaptured, with its lagging acting copy.
-    settings = {**TINY, "algo": algo, "compile": path, "n_step": n_step}
+    settings = {**TINY, "algo": algo, "compile": path, "n_step": n_step, **more}
     straight = train(Config(**{**settings, "episodes": 4, "checkpoint_every": 2}), tmp_path / "straight",
                      progress=False)
     first = train(Config(**{**settings, "episodes": 2}), tmp_path / "split", progress=False)

@@ -1,4 +1,5 @@
 import torch
+from torch import nn
 
 from ddpg_helpers import Actor, Critic
 
@@ -38,3 +39,23 @@ def test_critic_depends_on_action():
     obs = torch.zeros(2, 2)
     q = critic(obs, torch.tensor([[-1.0], [1.0]]))
     assert not torch.isclose(q[0], q[1])
+
+
+def test_the_critic_has_no_norm_weights_unless_asked():
+    assert [tuple(p.shape) for p in Critic(2, 1).parameters()] == [(64, 2), (64,), (128, 65), (128,), (128, 128),
+                                                                   (128,), (1, 128), (1,)]
+    normed = Critic(2, 1, layer_norm=True)
+    assert sum(isinstance(m, nn.LayerNorm) for m in normed.modules()) == 3  # the state layer's and each hidden's
+
+
+def test_a_layer_norm_critic_does_not_see_the_scale_of_its_layers():
+    torch.manual_seed(0)
+    obs, action = torch.randn(8, 2), torch.rand(8, 1)
+    for layer_norm, unchanged in ((True, True), (False, False)):
+        critic = Critic(2, 1, layer_norm=layer_norm)
+        torch.nn.init.normal_(critic.out.weight)
+        q = critic(obs, action)
+        with torch.no_grad():
+            critic.state_layer.weight.mul_(10.0)
+            critic.state_layer.bias.mul_(10.0)
+        assert torch.allclose(critic(obs, action), q, atol=1e-4) == unchanged
