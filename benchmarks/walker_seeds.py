@@ -26,6 +26,8 @@ The CSV (default benchmarks/results/walker-seeds.csv), one row per seed:
     steps_to_300                        env steps at the first evaluation whose mean reached 300 (empty: never)
     wall_seconds, device                training time over all resumes (evaluations included), and where
     falls_in_eval100                    episodes of those 100 that ended in a fall (-100 on the last step)
+    best_keep_mean                      the kept nets' longer look in the run (--keep-episodes episodes on
+                                        env seeds 12000, ...; empty where the run judged its nets without one)
 
 Other recipes get their own files: `--extra` flags, an algo other than TD3 and an env other than the
 walker are added to the default CSV and runs folder names, so `--extra "--actor-preact-l2 0"` writes
@@ -75,7 +77,7 @@ from ddpg_helpers.walker import WALKER_ID, walker_outcome  # noqa: E402
 TARGET = 300.0
 """BipedalWalker's reward threshold: gymnasium counts it solved at a mean of 300 over 100 episodes."""
 COLUMNS = ["seed", "algo", "env_steps_at_best", "best_eval_mean", "final_eval_mean", "eval100_mean", "eval100_std",
-           "steps_to_300", "wall_seconds", "device", "falls_in_eval100"]
+           "steps_to_300", "wall_seconds", "device", "falls_in_eval100", "best_keep_mean"]
 EPISODES = 1_000_000
 """`--episodes` of every run: out of reach, so that `--total-steps` alone ends it."""
 LOG = "train.log"
@@ -131,7 +133,8 @@ def row_for(run: Run, eval100_episodes: int) -> dict:
             "eval100_mean": round(float(np.mean(long["returns"])), 2),
             "eval100_std": round(float(np.std(long["returns"])), 2),
             "steps_to_300": steps_to(run.history()["evals"]), "wall_seconds": s["wall_seconds"],
-            "device": s["device"], "falls_in_eval100": long["falls"]}
+            "device": s["device"], "falls_in_eval100": long["falls"],
+            "best_keep_mean": None if s.get("best_keep_mean") is None else round(s["best_keep_mean"], 2)}
 
 
 # --- which runs need training, and how ---
@@ -255,7 +258,8 @@ def markdown(rows: list[dict]) -> str:
         cells = [r["seed"], r["algo"], f"{r['env_steps_at_best']:,}", f"{r['best_eval_mean']:.1f}",
                  f"{r['final_eval_mean']:.1f}", f"{r['eval100_mean']:.1f}", f"{r['eval100_std']:.1f}",
                  "never" if r["steps_to_300"] is None else f"{r['steps_to_300']:,}", f"{r['wall_seconds']:.0f}",
-                 r["device"], r["falls_in_eval100"]]
+                 r["device"], r["falls_in_eval100"],
+                 "" if r["best_keep_mean"] is None else f"{r['best_keep_mean']:.1f}"]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
 
