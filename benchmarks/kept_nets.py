@@ -19,7 +19,6 @@ episodes played here, and how many of them ended in a fall. `--csv` also writes 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench import machine  # noqa: E402
-from benchmarks.walker_seeds import play  # noqa: E402
+from benchmarks.walker_seeds import play, write_csv  # noqa: E402
 from ddpg_helpers import Run  # noqa: E402
 from ddpg_helpers.errors import DDPGError  # noqa: E402
 from ddpg_helpers.run import load as load_payload  # noqa: E402
@@ -43,9 +42,8 @@ def picks(run: Run) -> dict[str, tuple[dict, Path, bool]]:
     evals = run.history()["evals"]
     if not evals:
         raise DDPGError(f"{run.path} has no evaluations")
-    last_episode = load_payload(run.path)["episode"]
     top = max(evals, key=lambda e: e["mean"])  # the first of equal means, as the run ranks them
-    if top["episode"] == last_episode:
+    if top["episode"] == evals[-1]["episode"]:  # a finished run's last evaluation is of its last nets
         top_path = run.path
     else:
         top_path = run.snapshot_dir / f"episode_{top['episode']:04d}.pt"
@@ -96,10 +94,7 @@ def main(argv=None) -> int:
               f"{r['keep_mean']} | {r['mean']} ± {r['std']} | {r['falls']} |")
     if args.csv is not None:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(args.csv, rows, COLUMNS)
     return 0
 
 

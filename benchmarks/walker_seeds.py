@@ -241,10 +241,10 @@ def train_all(commands: dict[int, list[str]], runs: dict[int, Run], jobs: int) -
 
 
 # --- the report ---
-def write_csv(path: Path, rows: list[dict]) -> None:
+def write_csv(path: Path, rows: list[dict], columns: list[str] = COLUMNS) -> None:
     def write(tmp):
         with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, COLUMNS)
+            w = csv.DictWriter(f, columns)
             w.writeheader()
             w.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 

@@ -138,22 +138,23 @@ class Trainer:
         """
         c = self.config
         self.agent.sync_actor()  # the learner's nets as they are now, not the acting copy one update behind
-        returns = evaluate(self.agent, self.eval_env, c.eval_episodes, c.eval_seed, c.max_episode_steps, should_stop)
-        row = {"episode": self.episode, "env_steps": self.env_steps, "mean": float(np.mean(returns)),
-               "std": float(np.std(returns))}
+
+        def mean_and_std(episodes: int, first_seed: int) -> tuple[float, float]:
+            returns = evaluate(self.agent, self.eval_env, episodes, first_seed, c.max_episode_steps, should_stop)
+            return float(np.mean(returns)), float(np.std(returns))
+
+        row = {"episode": self.episode, "env_steps": self.env_steps}
+        row["mean"], row["std"] = mean_and_std(c.eval_episodes, c.eval_seed)
         if self.solved_at is None and self.threshold is not None and row["mean"] >= self.threshold:
             row["judged"] = True  # judged against the threshold (and confirmed, if confirm_episodes)
             if c.confirm_episodes:
-                confirm = evaluate(self.agent, self.eval_env, c.confirm_episodes, c.eval_seed + CONFIRM_SEED_OFFSET,
-                                   c.max_episode_steps, should_stop)
-                row["confirm_mean"], row["confirm_std"] = float(np.mean(confirm)), float(np.std(confirm))
+                row["confirm_mean"], row["confirm_std"] = mean_and_std(c.confirm_episodes,
+                                                                       c.eval_seed + CONFIRM_SEED_OFFSET)
             if row.get("confirm_mean", row["mean"]) >= self.threshold:
                 self.solved_at = row
         if c.keep_episodes and (self.best is None or row["mean"] > keep_score(self.best)):
             # A few episodes flatter nets that fall one time in twenty: a longer look before they are kept.
-            longer = evaluate(self.agent, self.eval_env, c.keep_episodes, c.eval_seed + KEEP_SEED_OFFSET,
-                              c.max_episode_steps, should_stop)
-            row["keep_mean"], row["keep_std"] = float(np.mean(longer)), float(np.std(longer))
+            row["keep_mean"], row["keep_std"] = mean_and_std(c.keep_episodes, c.eval_seed + KEEP_SEED_OFFSET)
         row["wall_time"] = self.wall_time + (time.perf_counter() - episode_start if episode_start is not None else 0.0)
         self.history["evals"].append(row)
         if self.best is None or keep_score(row) > keep_score(self.best):
