@@ -199,11 +199,16 @@ class Agent:
         soft_update(self._target_params, self._online_params, self.config.tau)  # all targets at once
         return critic_loss.detach(), actor_loss.detach()
 
+    def _actor_moves(self) -> bool:
+        """Whether the next update moves the actor and the targets.
+
+        TD3 change 3: only every `policy_delay` critic updates (DDPG: every update)."""
+        return not self.td3 or self.updates % self.config.policy_delay == 0
+
     def update(self, batch: Batch):
         """One gradient step; returns (critic_loss, actor_loss) as device tensors (no host sync),
         with actor_loss None where the actor did not move."""
-        # TD3 change 3: the actor and the targets move only every `policy_delay` critic updates.
-        update_actor = not self.td3 or self.updates % self.config.policy_delay == 0
+        update_actor = self._actor_moves()
         self.updates += 1
         critic_loss, actor_loss = self._step(batch, update_actor)
         return critic_loss, actor_loss if update_actor else None
@@ -217,7 +222,7 @@ class Agent:
         """
         if self._graphed is None:
             return self.update(memory.sample(self.config.batch_size))
-        update_actor = not self.td3 or self.updates % self.config.policy_delay == 0  # as in `update`
+        update_actor = self._actor_moves()
         critic_loss, actor_loss = self._graphed.step(memory, update_actor)
         self.updates += 1
         return critic_loss, actor_loss if update_actor else None

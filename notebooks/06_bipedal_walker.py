@@ -249,11 +249,12 @@ else:
 # ## What TD3 changes: three things, in one screen
 #
 # This is the real source of the agent both runs use (`ddpg_helpers/agent.py`): `target` computes
-# the critic's learning target y, and `update` does one gradient step. The comments `TD3 change 1`
-# to `3` mark the lines that use `self.td3`; without them it is the blog's DDPG.
+# the critic's learning target y, `_actor_moves` says whether this step moves the actor, and `update`
+# does one gradient step. The comments `TD3 change 1` to `3` mark the lines that use `self.td3`;
+# without them it is the blog's DDPG.
 
 # %%
-display(dh.show_source(Agent.target), dh.show_source(Agent.update))
+display(dh.show_source(Agent.target), dh.show_source(Agent._actor_moves), dh.show_source(Agent.update))
 print("and in the critic's step (Agent._update_step), the second critic learns the same target:")
 print("\n".join(line for line in inspect.getsource(Agent._update_step).splitlines() if "critic2" in line))
 
@@ -304,7 +305,7 @@ for t, reward in enumerate([1.0, 2.0, 3.0, 4.0]):  # a 4-step episode, its last 
 # | seed | one-step (`--n-step 1`) | 3-step (the preset now) |
 # |---:|---|---|
 # | 0 | 174.6 at 284k, 244.4 at 343k, 263.5 at 428k | 237.4 at 118k, 263.0 at 175k, 270.5 at 300k |
-# | 1 | 221.7 at 216k, 290.8 at 354k, 300.5 at 678k | 228.2 at 115k, 278.0 at 183k, 300.8 at 318k (trained on past 300k) |
+# | 1 | 221.7 at 216k, 290.8 at 354k, 300.5 at 678k | 228.2 at 115k, 278.0 at 183k, 300.8 at 318k (past 300k) |
 # | 2 | 226.3 at 315k, 270.3 at 386k | 217.9 at 106k, 274.8 at 184k, 284.8 at 268k |
 #
 # The same levels in about half the env steps, on all three seeds. Not every problem goes: seed 0
