@@ -12,6 +12,15 @@ from typing import Literal
 
 from .errors import DDPGError
 
+CONFIRM_SEED_OFFSET = 1000
+"""A solving evaluation is confirmed on env seeds eval_seed + 1000, + 1001, ...: fresh episodes, kept
+apart from the evaluations' own seeds and from the low seeds (0, 1, ...) a user reports with."""
+KEEP_SEED_OFFSET = 2000
+"""An evaluation that beats the kept nets is judged again (`keep_episodes`) on env seeds eval_seed + 2000, ...:
+apart from the confirmations' seeds, so the nets a run keeps are not chosen on the episodes that solve it."""
+REPORT_SEEDS = 100
+"""Env seeds 0-99 are the ones results are reported on (`evaluate --seed 0 --episodes 100`): no run judges on them."""
+
 
 @dataclass
 class Config:
@@ -80,13 +89,13 @@ class Config:
     eval_every: int = 5
     """episodes between noise-free evaluations (0: only at the end)"""
     eval_episodes: int = 5
-    """episodes per noise-free evaluation"""
+    """episodes per noise-free evaluation (at most 1000: the confirmation's seeds come next)"""
     eval_seed: int = 10_000
-    """first env seed of the evaluation episodes (seeds eval_seed, eval_seed+1, ...)"""
+    """first env seed of the evaluations (eval_seed, +1, ...; confirmations +1000, longer looks +2000); at least 100"""
     target_return: float | None = None
     """stop once the run is solved at this return (default: the env's own threshold, without stopping)"""
     confirm_episodes: int = 100
-    """fresh noise-free episodes that must also reach the threshold before a run counts as solved (0: none)"""
+    """fresh noise-free episodes that must also reach the threshold before a run counts as solved (0: none; max 1000)"""
     keep_episodes: int = 0
     """fresh noise-free episodes that judge an evaluation beating the kept nets before they replace them (0: none)"""
     checkpoint_every: int = 10
@@ -128,6 +137,15 @@ class Config:
         for name in ("total_steps", "max_episode_steps"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
+        # The evaluation, confirmation and longer-look episodes each keep to their own env seeds.
+        if self.eval_seed < REPORT_SEEDS:
+            raise DDPGError(f"eval_seed must be at least {REPORT_SEEDS} (seeds 0-{REPORT_SEEDS - 1} are for "
+                            f"reporting), got {self.eval_seed}")
+        most_episodes = {"eval_episodes": CONFIRM_SEED_OFFSET,
+                         "confirm_episodes": KEEP_SEED_OFFSET - CONFIRM_SEED_OFFSET}
+        for name, most in most_episodes.items():
+            if getattr(self, name) > most:
+                raise DDPGError(f"{name} must be at most {most}, got {getattr(self, name)}")
         if self.memory_size < self.batch_size:
             raise DDPGError(f"memory_size ({self.memory_size}) must hold at least one batch ({self.batch_size})")
         if not 0 < self.gamma <= 1 or not 0 < self.tau <= 1:

@@ -9,18 +9,13 @@ import numpy as np
 import torch
 
 from .agent import Agent
-from .config import Config
+from .config import CONFIRM_SEED_OFFSET, KEEP_SEED_OFFSET, Config
 from .envs import make_env, pick_device
 from .memory import NStepReturns, ReplayMemory
 from .noise import make_noise, sigma_schedule
 from .rollouts import Interrupted, evaluate
 
-CONFIRM_SEED_OFFSET = 1000
-"""A solving evaluation is confirmed on env seeds eval_seed + 1000, + 1001, ...: fresh episodes, kept
-apart from the evaluations' own seeds and from the low seeds (0, 1, ...) a user reports with."""
-KEEP_SEED_OFFSET = 2000
-"""An evaluation that beats the kept nets is judged again (`keep_episodes`) on env seeds eval_seed + 2000, ...:
-apart from the confirmations' seeds, so the nets a run keeps are not chosen on the episodes that solve it."""
+__all__ = ["CONFIRM_SEED_OFFSET", "KEEP_SEED_OFFSET", "Trainer", "keep_score"]
 
 
 def keep_score(row: dict) -> float:
@@ -150,13 +145,14 @@ class Trainer:
             if c.confirm_episodes:
                 row["confirm_mean"], row["confirm_std"] = mean_and_std(c.confirm_episodes,
                                                                        c.eval_seed + CONFIRM_SEED_OFFSET)
-            if row.get("confirm_mean", row["mean"]) >= self.threshold:
-                self.solved_at = row
         if c.keep_episodes and (self.best is None or row["mean"] > keep_score(self.best)):
             # A few episodes flatter nets that fall one time in twenty: a longer look before they are kept.
             row["keep_mean"], row["keep_std"] = mean_and_std(c.keep_episodes, c.eval_seed + KEEP_SEED_OFFSET)
+            row["keep_episodes"] = c.keep_episodes
         row["wall_time"] = self.wall_time + (time.perf_counter() - episode_start if episode_start is not None else 0.0)
         self.history["evals"].append(row)
+        if row.get("judged") and row.get("confirm_mean", row["mean"]) >= self.threshold:
+            self.solved_at = row
         if self.best is None or keep_score(row) > keep_score(self.best):
             self.best = row
         return row
@@ -195,21 +191,28 @@ class Trainer:
         try:
             if c.eval_every and self.episode and self.episode % c.eval_every == 0 and not self.evaluated:
                 start = time.perf_counter()  # a stop came before this episode's evaluation: do it now
-                self.evaluate_and_keep(run, start, should_stop)
+                kept = self.evaluate_and_keep(run, start, should_stop) is self.best
                 self.wall_time += time.perf_counter() - start
+                if run is not None and kept:
+                    run.save_checkpoint(self.state())
             while not self.done:
                 start = time.perf_counter()
                 self.train_episode()
                 self.history["wall_time"].append(self.wall_time + time.perf_counter() - start)
                 postfix = {"return": f"{self.history['return'][-1]:.1f}", "sigma": f"{self.history['sigma'][-1]:.2f}"}
                 stopping = should_stop is not None and should_stop()
+                kept = False
                 if c.eval_every and self.episode % c.eval_every == 0 and not stopping:
                     try:
-                        postfix["eval"] = f"{self.evaluate_and_keep(run, start, should_stop)['mean']:.1f}"
+                        row = self.evaluate_and_keep(run, start, should_stop)
+                        postfix["eval"], kept = f"{row['mean']:.1f}", row is self.best
                     except Interrupted:
                         stopping = True
                 self.wall_time += time.perf_counter() - start  # evaluations count: they are part of the run
-                if run is not None and (stopping or (c.checkpoint_every and self.episode % c.checkpoint_every == 0)):
+                # New best nets get a checkpoint at once: one killed before the next would resume
+                # ranking against an older best than the nets best.pt holds.
+                scheduled = c.checkpoint_every and self.episode % c.checkpoint_every == 0
+                if run is not None and (stopping or kept or scheduled):
                     run.save_checkpoint(self.state())
                 if run is not None and c.snapshot_every and self.episode % c.snapshot_every == 0:
                     run.save_snapshot(self.state(with_memory=False))
@@ -270,7 +273,7 @@ class Trainer:
             "best_env_steps": best["env_steps"], "eval_episodes": self.config.eval_episodes,
             # The best's longer look (None where it had none: keep_episodes 0, or kept before it was set).
             "best_keep_mean": best.get("keep_mean"), "best_keep_std": best.get("keep_std"),
-            "keep_episodes": self.config.keep_episodes,
+            "keep_episodes": best.get("keep_episodes", self.config.keep_episodes if "keep_mean" in best else 0),
             "solve_threshold": self.threshold,
             # None where there is nothing to solve: the env has no threshold and none was given.
             "solved": None if self.threshold is None else solved is not None,

@@ -92,6 +92,9 @@ def test_refuses_to_overwrite_a_run(run):
     (["--max-episode-steps", "0"], "max_episode_steps must be positive"),
     (["--memory-size", "64", "--batch-size", "128"], "must hold at least one batch"),
     (["--actor-preact-l2", "-1"], "actor_preact_l2 must not be negative"),
+    (["--eval-seed", "5"], "eval_seed must be at least 100"),  # 0-99: the seeds results are reported on
+    (["--eval-episodes", "1001"], "eval_episodes must be at most 1000"),  # into the confirmation's seeds
+    (["--confirm-episodes", "1001"], "confirm_episodes must be at most 1000"),  # into the longer look's
     (["--init-from", "no/such/run"], "no checkpoint at"),
 ])
 def test_bad_training_input(tmp_path, args, needle):

@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -72,6 +73,45 @@ def test_without_a_longer_look_the_evaluation_alone_ranks_the_nets(tiny_config, 
     s = train(config, None, progress=False).summary
     assert (s["best_episode"], s["best_keep_mean"]) == (2, None)
     assert {seed for seed, _ in calls} == {config.eval_seed}
+
+
+def test_new_best_nets_get_a_checkpoint_at_once_so_a_resumed_run_ranks_against_them(
+        tmp_path, tiny_config, monkeypatch):
+    from ddpg_helpers import resume
+
+    # No scheduled checkpoints: only the new bests at episodes 2 and 3 write one.
+    config = dataclasses.replace(tiny_config, episodes=4, eval_every=1, checkpoint_every=0, keep_episodes=3)
+    keep_seed = config.eval_seed + KEEP_SEED_OFFSET
+    scripted_evaluations(monkeypatch, {config.eval_seed: [1.0, 5.0, 6.0, 2.0], keep_seed: [1.0, 4.0, 5.5]})
+    trainer = Trainer(config)
+    run = Run(tmp_path / "run").prepare()
+    with pytest.raises(Interrupted):  # killed after episode 4's evaluation (not a new best), before any save
+        trainer.run_episodes(run, progress=False, callback=lambda t: t.episode == 4 and (_ for _ in ()).throw(
+            Interrupted("killed")))
+    saved = torch.load(run.checkpoint, weights_only=True)
+    assert saved["episode"] == 3 and saved["best"]["episode"] == 3 and saved["best"]["keep_mean"] == 5.5
+    assert torch.load(run.path / BEST, weights_only=True)["best"] == saved["best"]
+    # Resumed, the run knows its kept nets: episode 4 again (7 on its evaluation, 5.0 on a longer look
+    # of 5 episodes: below 5.5) does not replace them, and the summary gives their own longer look's length.
+    calls = scripted_evaluations(monkeypatch, {config.eval_seed: [7.0], keep_seed: [5.0]})
+    s = resume(run.path, progress=False, keep_episodes=5).summary
+    assert (keep_seed, 5) in calls
+    assert (s["best_episode"], s["best_keep_mean"], s["keep_episodes"]) == (3, 5.5, 3)
+    assert torch.load(run.path / BEST, weights_only=True)["episode"] == 3
+
+
+def test_the_final_evaluation_counts_in_the_wall_time(tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=1, eval_every=0)
+    real = trainer_module.evaluate
+
+    def slow_evaluate(*args, **kwargs):
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "evaluate", slow_evaluate)
+    result = train(config, None, progress=False)
+    assert result.summary["wall_seconds"] >= 0.5
+    assert result.summary["wall_seconds"] >= result.history["evals"][-1]["wall_time"] >= 0.5
 
 
 def test_the_best_nets_survive_a_kill_while_the_next_best_is_written(tmp_path, tiny_config):
