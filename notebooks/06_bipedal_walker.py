@@ -397,12 +397,14 @@ fig, ax = plt.subplots(figsize=(9, 4.5))
 compare_curves(histories, ax, threshold=rows[1][4], title=f"DDPG and TD3 on {WALKER}")
 plt.show()
 
-print(f"{'':14s} {'episodes':>8s} {'env steps':>10s} {'hours':>6s} {'device':>7s} {'last evaluation':>22s} solved")
+print(f"{'':14s} {'episodes':>8s} {'env steps':>10s} {'hours':>6s} {'device':>7s} {'last evaluation':>22s} "
+      f"{'kept nets':>10s} solved")
 for label, run in shown.items():
     s = dh.load_summary(run)
     evaluation = f"{s['final_eval_mean']:.1f} +- {s['final_eval_std']:.1f} ({s['eval_episodes']} ep)"
+    kept = f"{s['best_eval_mean']:.1f}" if s.get("best_eval_mean") is not None else "-"  # older runs kept none
     print(f"{label:14s} {s['episodes']:8d} {s['env_steps']:10d} {s['wall_seconds'] / 3600:6.2f} {s['device']:>7s} "
-          f"{evaluation:>22s} {s['solved']}")
+          f"{evaluation:>22s} {kept:>10s} {s['solved']}")
 
 # %% [markdown]
 # ## What each walker does
