@@ -164,6 +164,14 @@ class Trainer:
             run.save_best(self.state(with_memory=False))
         return row
 
+    def evaluate_between_episodes(self, run=None, should_stop=None) -> bool:
+        """`evaluate_and_keep` on its own (not after a training episode), its time added to the run's;
+        True where it kept new best nets."""
+        start = time.perf_counter()
+        row = self.evaluate_and_keep(run, start, should_stop)
+        self.wall_time += time.perf_counter() - start
+        return row is self.best
+
     @property
     def evaluated(self) -> bool:
         """Whether the last evaluation was of the nets as they are now."""
@@ -190,10 +198,8 @@ class Trainer:
                    unit="ep", dynamic_ncols=True)
         try:
             if c.eval_every and self.episode and self.episode % c.eval_every == 0 and not self.evaluated:
-                start = time.perf_counter()  # a stop came before this episode's evaluation: do it now
-                kept = self.evaluate_and_keep(run, start, should_stop) is self.best
-                self.wall_time += time.perf_counter() - start
-                if run is not None and kept:
+                # A stop came before this episode's evaluation: do it now.
+                if self.evaluate_between_episodes(run, should_stop) and run is not None:
                     run.save_checkpoint(self.state())
             while not self.done:
                 start = time.perf_counter()

@@ -3,7 +3,6 @@ loading a saved agent back. The loop itself is `Trainer`; the run folder is `Run
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +58,7 @@ def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainRes
     if not trainer.evaluated:  # also a resumed checkpoint written between evaluations
         if run is not None:
             run.save_checkpoint(trainer.state())
-        start = time.perf_counter()
-        trainer.evaluate_and_keep(run, start, should_stop)
-        trainer.wall_time += time.perf_counter() - start  # the final evaluation is part of the run too
+        trainer.evaluate_between_episodes(run, should_stop)  # its time counts: it is part of the run
     c = trainer.config
     # No frames: nothing reads them here, and a full episode of them is hundreds of megabytes.
     final = run_episode(trainer.agent, trainer.eval_env, c.eval_seed, max_steps=c.max_episode_steps) \
