@@ -248,9 +248,9 @@ def main(argv=None):
     for key in (k for k in args.envs if k in ENVS):
         # One update per env step, as the tables say (the walker preset trains with two); DDPG as the
         # blog's loop has it (one-step targets, no LayerNorm), so that only the plumbing differs.
-        config = make_config(ENVS[key], algo=ALGOS.get(key, "ddpg"), device=str(device), updates_per_step=1)
-        if config.algo == "ddpg":
-            config = make_config(**{**config.to_dict(), "n_step": 1, "critic_layer_norm": False})
+        algo = ALGOS.get(key, "ddpg")
+        blog = {"n_step": 1, "critic_layer_norm": False} if algo == "ddpg" else {}
+        config = make_config(ENVS[key], algo=algo, device=str(device), updates_per_step=1, **blog)
         if args.calls:
             print_calls(config, device, args.calls, compiled=not args.no_compiled)
         if args.no_steps:
