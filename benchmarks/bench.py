@@ -3,8 +3,10 @@ goes; and time to solve.
 
     python benchmarks/bench.py                      # both envs, CPU or GPU (whichever is there)
     python benchmarks/bench.py --envs mcc --solve-seeds 5
-    python benchmarks/bench.py --envs walker-td3    # the walker preset with TD3, as it is trained
+    python benchmarks/bench.py --envs walker-td3    # the walker preset's TD3 and nets, one update per step
+    python benchmarks/bench.py --envs walker-td3 --preset   # ... and as it trains: two updates per step
     python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
+    python benchmarks/bench.py --envs mcc walker --against 2aa61c3 HEAD   # today's loop beside an older one
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
 (naive, eager, compiled, graph, SB3, naive, ...) so that a change in the machine's load hits all
@@ -21,16 +23,24 @@ longer what limits it; the last column adds what acting has to wait for.
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from benchmarks.naive import NaiveDDPG  # noqa: E402
 from ddpg_helpers import Agent, ReplayMemory, make_config, make_env, train  # noqa: E402
@@ -74,8 +84,42 @@ class Naive:
         return steps
 
 
+class AtRevision:
+    """The package's training loop at git revision `rev`, in a child process that runs one chunk per
+    request (`at_revision.py`), so that it interleaves with the others like any implementation here.
+    The settings the revision has no field for are dropped there and listed in `dropped`."""
+
+    def __init__(self, rev: str, config, chunk: int):
+        self.rev = rev
+        try:
+            archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        except subprocess.CalledProcessError as e:
+            raise SystemExit(f"--against {rev}: {e.stderr.decode().strip() or 'git archive failed'}") from None
+        self.dir = tempfile.mkdtemp(prefix="bench-at-revision-")
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(self.dir, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        self.child = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), self.dir, json.dumps(config.to_dict()),
+             str(chunk)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.child.stdout.readline()
+        if not line:
+            raise SystemExit(f"--against {rev}: its training loop did not start (exit {self.child.wait()})")
+        self.dropped = json.loads(line)["dropped"]
+
+    def run(self, steps):
+        self.child.stdin.write(f"{steps}\n")
+        self.child.stdin.flush()
+        return int(self.child.stdout.readline())
+
+    def close(self) -> None:
+        self.child.stdin.close()
+        self.child.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class SB3:
-    """Stable-Baselines3's DDPG (or TD3) with the RL Zoo's tuned settings for the env."""
+    """Stable-Baselines3's DDPG (or TD3) with the RL Zoo's tuned settings for the env, as many updates
+    per env step as the package's run."""
 
     def __init__(self, config, device):
         from stable_baselines3 import DDPG, TD3
@@ -89,8 +133,8 @@ class SB3:
             kwargs = dict(action_noise=NormalActionNoise(np.zeros(n), 0.1 * np.ones(n)), gamma=0.98,
                           buffer_size=200_000, learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))
         algo = TD3 if config.algo == "td3" else DDPG
-        self.model = algo("MlpPolicy", env, train_freq=1, gradient_steps=1, learning_starts=256, seed=0,
-                          device=device, verbose=0, **kwargs)
+        self.model = algo("MlpPolicy", env, train_freq=1, gradient_steps=config.updates_per_step, learning_starts=256,
+                          seed=0, device=device, verbose=0, **kwargs)
         self.threads = DEFAULT_THREADS
 
     def run(self, steps):
@@ -137,15 +181,13 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_calls(config, device, calls: int, first: int = 50) -> dict:
-    """Seconds of the first `first` updates, then ms per `learn`, `act` and `push` call, and per
-    act-push-learn step, each timed in a loop of `calls` with one sync at its end (random
-    transitions), and per env step."""
+def random_setup(config, device, n: int):
+    """The env, `n` random observations and actions, a memory filled with them, and a new agent."""
     env = make_env(config.env_id)
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     low, high = env.action_space.low, env.action_space.high
     rng = np.random.default_rng(0)
-    n = max(calls, 2 * config.batch_size)
+    n = max(n, 2 * config.batch_size)
     obs = rng.standard_normal((n, obs_dim)).astype(np.float32)
     actions = rng.uniform(low, high, (n, act_dim)).astype(np.float32)
     memory = ReplayMemory(config.memory_size, obs_dim, act_dim, device)
@@ -153,7 +195,49 @@ def time_calls(config, device, calls: int, first: int = 50) -> dict:
         memory.push(obs[i], actions[i], float(rng.normal()), obs[(i + 1) % n], False)
     torch.set_num_threads(config.threads or DEFAULT_THREADS)
     torch.manual_seed(config.seed)
-    agent = Agent(config, obs_dim, act_dim, low, high, device)
+    return env, obs, actions, memory, Agent(config, obs_dim, act_dim, low, high, device)
+
+
+class CountOps(TorchDispatchMode):
+    """Counts the ops dispatched below autograd, leaving out views and allocations, which launch no
+    kernel: about the kernels a GPU runs for the same calls."""
+
+    SKIP = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "lift_fresh",
+            "_record_function_enter_new", "_record_function_exit"}
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        first = func._schema.arguments[0].alias_info if func._schema.arguments else None
+        view = first is not None and not first.is_write  # returns an alias of its input: no kernel
+        if not view and func.overloadpacket.__name__ not in self.SKIP:
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def ops_per_update(config, device) -> list[int]:
+    """The ops one eager update dispatches, per phase: [critic, actor and targets] for DDPG; TD3 first
+    [with the actor], then [critic only] for each update that leaves the actor be."""
+    env, _, _, memory, agent = random_setup(make_config(**{**config.to_dict(), "compile": "eager"}), device, 0)
+    env.close()
+    for _ in range(3):  # Adam's state and the libraries' workspaces exist after the first updates
+        agent.learn(memory)
+    agent.updates = 0  # the next update moves the actor
+    counts = []
+    for _ in range(config.policy_delay if config.algo == "td3" else 1):
+        with CountOps() as ops:
+            agent.learn(memory)
+        counts.append(ops.count)
+    return counts
+
+
+def time_calls(config, device, calls: int, first: int = 50) -> dict:
+    """Seconds of the first `first` updates, then ms per `learn`, `act` and `push` call, and per
+    act-push-learn step, each timed in a loop of `calls` with one sync at its end (random
+    transitions), and per env step."""
+    env, obs, actions, memory, agent = random_setup(config, device, calls)
     row = {}
 
     def timed(call) -> float:
@@ -198,13 +282,22 @@ def print_calls(config, device, calls: int, compiled: bool) -> None:
     rows = {MODES[m]: time_calls(make_config(**{**config.to_dict(), "compile": m}), device, calls)
             for m in modes_for(device, compiled)}
     env_ms = statistics.median(r["env"] for r in rows.values())
-    print(f"\n## {config.env_id}, {config.algo.upper()}: the parts of a step, ms per call "
-          f"({calls} calls, one sync at the end); env step {env_ms:.3f} ms\n")
+    ops = ops_per_update(config, device)
+    phases = f"{ops[0]} with the actor, {' and '.join(map(str, ops[1:]))} without" if len(ops) > 1 else f"{ops[0]}"
+    print(f"\n## {config.env_id}, {config.algo.upper()}, {updates(config)}: the parts of a step, ms per call "
+          f"({calls} calls, one sync at the end); env step {env_ms:.3f} ms; ops (~ GPU kernels) per update: {phases}\n")
     print("| update path | first 50 updates (s) | learn | act | push | act, push, learn |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} | {r['step']:.3f} |")
     sys.stdout.flush()
+
+
+def updates(config) -> str:
+    """The update schedule as a table title says it."""
+    per_step = "one update" if config.updates_per_step == 1 else f"{config.updates_per_step} updates"
+    extras = [f"{config.n_step}-step returns"] * (config.n_step > 1) + ["LayerNorm critic"] * config.critic_layer_norm
+    return ", ".join([f"{per_step} per step", *extras])
 
 
 def walker_sizes(device, chunk: int, repeats: int) -> None:
@@ -238,6 +331,13 @@ def main(argv=None):
     p.add_argument("--no-compiled", action="store_true", help="skip the torch.compile path")
     p.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3 even if installed")
     p.add_argument("--solve-seeds", type=int, default=5, help="seeds for MountainCar's time to solve (0: skip)")
+    p.add_argument("--against", metavar="REV", nargs="+", default=[],
+                   help="also time the eager loop as it is at each git revision REV, side by side, with the same "
+                        "settings, each in its own process: what a change costs or gains (add HEAD to see what "
+                        "running in a second process alone changes)")
+    p.add_argument("--preset", action="store_true",
+                   help="train with each env's preset as it is (the walker: two updates per step, 3-step returns, "
+                        "a LayerNorm critic) instead of one update per step and the blog's DDPG; no naive loop")
     args = p.parse_args(argv)
     device = pick_device(args.device)
     print(f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}")
@@ -250,29 +350,40 @@ def main(argv=None):
         # blog's loop has it (one-step targets, no LayerNorm), so that only the plumbing differs.
         algo = ALGOS.get(key, "ddpg")
         blog = {"n_step": 1, "critic_layer_norm": False} if algo == "ddpg" else {}
-        config = make_config(ENVS[key], algo=algo, device=str(device), updates_per_step=1, **blog)
+        one_update = {} if args.preset else {"updates_per_step": 1, **blog}
+        config = make_config(ENVS[key], algo=algo, device=str(device), **one_update)
         if args.calls:
             print_calls(config, device, args.calls, compiled=not args.no_compiled)
         if args.no_steps:
             continue
         impls = {}
-        if config.algo == "ddpg":
+        if config.algo == "ddpg" and not args.preset:
             # The ratios are against the blog's loop with one thread, the setting that suits it best
             # on a small CPU; with torch's default thread count it is shown too, as a user would run it.
             impls = {BASE: Naive(config, device, threads=1),
                      f"naive, {DEFAULT_THREADS} threads (torch default)": Naive(config, device)}
         for mode in modes_for(device, compiled=not args.no_compiled):
             impls[MODES[mode]] = Ours(make_config(**{**config.to_dict(), "compile": mode}), args.chunk)
+        # "off": the eager update's name in every revision (today's "eager" came later)
+        revisions = {f"{EAGER} at {rev}": AtRevision(rev, make_config(**{**config.to_dict(), "compile": "off"}),
+                                                     args.chunk) for rev in args.against}
+        impls.update(revisions)
         if not args.no_sb3:
             try:
                 impls[f"SB3 {config.algo.upper()} (RL Zoo settings)"] = SB3(config, str(device))
             except ImportError:
                 pass
         base = BASE if BASE in impls else EAGER  # the blog's loop is DDPG only
-        print_rates(f"{config.env_id}, {config.algo.upper()}: env steps/s, one update per step, batch "
+        rates = steps_per_second(impls, args.chunk, args.repeats)
+        print_rates(f"{config.env_id}, {config.algo.upper()}: env steps/s, {updates(config)}, batch "
                     f"{config.batch_size}, actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
-                    steps_per_second(impls, args.chunk, args.repeats), base=base,
-                    first_column="implementation", ratio_column=f"vs {base}")
+                    rates, base=base, first_column="implementation", ratio_column=f"vs {base}")
+        for name, before in revisions.items():
+            before.close()
+            ratio = statistics.median(rates[EAGER]) / statistics.median(rates[name])
+            print(f"\n{EAGER} / {name}: {ratio:.2f}x (ratio of medians)")
+            if before.dropped:
+                print(f"{before.rev} has no field for {before.dropped}: it ran without them")
 
     if args.solve_seeds and "mcc" in args.envs:
         rows = []
@@ -280,8 +391,10 @@ def main(argv=None):
             s = train(make_config(ENVS["mcc"], seed=seed, target_return=90, device=str(device),
                                   record_final=False), progress=False).summary
             rows.append(s)
+        confirm = make_config(ENVS["mcc"]).confirm_episodes
         print(f"\n## Time to solve MountainCarContinuous-v0 (noise-free evaluation mean of "
-              f"{rows[0]['eval_episodes']} episodes >= 90), blog's settings, seeds 0-{args.solve_seeds - 1}\n")
+              f"{rows[0]['eval_episodes']} episodes >= 90, confirmed on {confirm} fresh episodes), blog's settings, "
+              f"seeds 0-{args.solve_seeds - 1}\n")
         print("| seed | solved | env steps | wall seconds |")
         print("|---:|:---:|---:|---:|")
         for s in rows:

@@ -1,0 +1,79 @@
+"""benchmarks/bench.py's helpers: the ops an update dispatches, and another revision's loop run beside
+today's (`--against`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import bench  # noqa: E402
+from ddpg_helpers import make_config  # noqa: E402
+
+
+def test_views_and_allocations_count_no_op_and_each_computation_counts_one():
+    x = torch.ones(4, 3)
+    with bench.CountOps() as ops:
+        x.view(-1)
+        x.t()
+        x[1:]
+        torch.empty(5)
+    assert ops.count == 0
+    with bench.CountOps() as ops:
+        y = x + 1
+        y.mul_(2)
+        y.sum()
+    assert ops.count == 3
+
+
+def test_ops_per_update_gives_one_count_per_phase():
+    ddpg = bench.ops_per_update(make_config("MountainCarContinuous-v0", device="cpu"), torch.device("cpu"))
+    td3 = bench.ops_per_update(make_config("MountainCarContinuous-v0", algo="td3", policy_delay=2, device="cpu"),
+                               torch.device("cpu"))
+    assert len(ddpg) == 1 and ddpg[0] > 50  # three nets forward and back, two Adam steps, the soft update
+    assert len(td3) == 2
+    with_actor, critic_only = td3
+    assert critic_only < with_actor  # the actor's forward, backward, Adam step and the soft update are left out
+    assert ddpg[0] < with_actor  # a second critic, its target, and the target policy's noise
+
+
+def test_the_title_names_the_update_schedule():
+    assert bench.updates(make_config(device="cpu")) == "one update per step"
+    config = make_config(updates_per_step=2, n_step=3, critic_layer_norm=True, device="cpu")
+    assert bench.updates(config) == "2 updates per step, 3-step returns, LayerNorm critic"
+
+
+def test_another_revision_runs_its_own_package_chunk_by_chunk():
+    config = make_config("MountainCarContinuous-v0", batch_size=16, device="cpu", compile="off")
+    before = bench.AtRevision("HEAD", config, chunk=25)
+    try:
+        assert before.dropped == {}  # HEAD knows every setting
+        assert before.run(25) == 25
+        assert before.run(50) == 50  # two episodes of 25 (the chunk caps them)
+    finally:
+        before.close()
+    assert not Path(before.dir).exists()
+
+
+def test_the_settings_a_revision_lacks_are_dropped_and_named(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), str(ROOT),
+         json.dumps({"env_id": "MountainCarContinuous-v0", "batch_size": 8, "no_such_setting": 3}), "10"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out, _ = child.communicate("10\n", timeout=120)
+    first, steps = out.splitlines()
+    assert json.loads(first)["dropped"] == {"no_such_setting": 3}
+    assert steps == "10"
+    assert child.returncode == 0
+
+
+def test_an_unknown_revision_is_one_clear_error():
+    with pytest.raises(SystemExit, match="--against no-such-revision"):
+        bench.AtRevision("no-such-revision", make_config(device="cpu"), chunk=10)
