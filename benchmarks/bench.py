@@ -320,7 +320,7 @@ def machine(device) -> str:
     return f"{cpu} ({torch.get_num_threads()} threads available{gpu}), torch {torch.__version__}"
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--envs", nargs="+", default=["mcc", "walker"], choices=sorted(ENVS) + ["walker-sizes"])
     p.add_argument("--device", default="auto")
@@ -338,7 +338,11 @@ def main(argv=None):
     p.add_argument("--preset", action="store_true",
                    help="train with each env's preset as it is (the walker: two updates per step, 3-step returns, "
                         "a LayerNorm critic) instead of one update per step and the blog's DDPG; no naive loop")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     device = pick_device(args.device)
     print(f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}")
     print(f"# command: python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())

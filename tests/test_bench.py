@@ -77,3 +77,24 @@ def test_the_settings_a_revision_lacks_are_dropped_and_named(tmp_path):
 def test_an_unknown_revision_is_one_clear_error():
     with pytest.raises(SystemExit, match="--against no-such-revision"):
         bench.AtRevision("no-such-revision", make_config(device="cpu"), chunk=10)
+
+
+def gpu_check_commands() -> list[list[str]]:
+    """The commands of benchmarks/gpu_check.sh's parts, line continuations joined, as argument lists."""
+    text = (ROOT / "benchmarks" / "gpu_check.sh").read_text().replace("\\\n", " ")
+    lines = [line.split() for line in text.splitlines() if line.startswith("part ")]
+    return [words[3:] for words in lines]  # part SECONDS LOG COMMAND...
+
+
+def test_every_part_of_the_gpu_check_parses_here_before_it_costs_device_time():
+    commands = gpu_check_commands()
+    benches = [c for c in commands if c[:2] == ["python3", "benchmarks/bench.py"]]
+    assert len(benches) == len(commands) - 1 >= 6  # the tests, then the tables
+    for command in benches:
+        args = [a for a in command[2:] if a != '"${compiled[@]}"'] + ["--no-compiled"]
+        bench.parser().parse_args(args)  # exits (fails the test) on a flag bench.py does not have
+    tests = next(c for c in commands if c[:3] == ["python3", "-m", "pytest"])
+    for path in (a for a in tests if a.startswith("tests/")):
+        assert (ROOT / path).is_file(), path
+    preset = [c for c in benches if "--preset" in c]
+    assert preset and all("walker-td3" in c for c in preset)  # the walker preset as it trains is timed
