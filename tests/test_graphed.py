@@ -27,12 +27,12 @@ def make_agent(mode, device="cpu", obs_dim=OBS, act_dim=ACT, **kw):
     return Agent(Config(compile=mode, **kw), obs_dim, act_dim, [-1.0] * act_dim, [1.0] * act_dim, device=device)
 
 
-def filled_memory(n=300, device="cpu", obs_dim=OBS, act_dim=ACT, capacity=1000):
+def filled_memory(n=300, device="cpu", obs_dim=OBS, act_dim=ACT, capacity=1000, n_step=1):
     memory = ReplayMemory(capacity, obs_dim, act_dim, device=device)
     rng = np.random.default_rng(0)
     for _ in range(n):
         memory.push(rng.normal(size=obs_dim), rng.uniform(-1, 1, act_dim), rng.normal(), rng.normal(size=obs_dim),
-                    rng.random() < 0.1)
+                    rng.random() < 0.1, int(rng.integers(1, n_step + 1)) if n_step > 1 else 1)
     return memory
 
 
@@ -57,13 +57,19 @@ def test_compile_values_name_one_path_per_device():
         update_mode("fast", cpu)
 
 
-@pytest.mark.parametrize("algo", ["ddpg", "td3"])
-def test_graph_step_run_on_the_cpu_equals_update(algo):
+# The walker preset's additions to the update: n-step targets (a `steps` column), a LayerNorm critic,
+# the actor's pre-activation penalty.
+WALKER_EXTRAS = dict(n_step=3, critic_layer_norm=True, actor_preact_l2=1e-3)
+
+
+@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS)],
+                         ids=["ddpg", "td3", "td3-walker-extras"])
+def test_graph_step_run_on_the_cpu_equals_update(algo, extras):
     """The function the graph captures (draw, update step, gather of the actor), run eagerly,
     learns exactly what `update` learns from the same draws."""
-    fast, eager = make_agent("graph", algo=algo), make_agent("eager", algo=algo)
+    fast, eager = make_agent("graph", algo=algo, **extras), make_agent("eager", algo=algo, **extras)
     assert fast.mode == "graph" and eager.mode == "eager"
-    memory = filled_memory()
+    memory = filled_memory(n_step=extras.get("n_step", 1))
     for seed in range(6):
         torch.manual_seed(seed)
         critic_fast, actor_fast = fast.learn(memory)
@@ -235,12 +241,13 @@ def fixed_batch_draw(memory, n=128, seed=0):
 
 
 @cuda
-@pytest.mark.parametrize("algo", ["ddpg", "td3"])
-def test_captured_graph_matches_eager_on_gpu(algo):
-    memory = filled_memory(device="cuda")
+@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS)],
+                         ids=["ddpg", "td3", "td3-walker-extras"])
+def test_captured_graph_matches_eager_on_gpu(algo, extras):
+    memory = filled_memory(device="cuda", n_step=extras.get("n_step", 1))
     memory.draw = fixed_batch_draw(memory)
-    fast = make_agent("graph", "cuda", algo=algo, policy_noise=0.0)
-    eager = make_agent("eager", "cuda", algo=algo, policy_noise=0.0)
+    fast = make_agent("graph", "cuda", algo=algo, policy_noise=0.0, **extras)
+    eager = make_agent("eager", "cuda", algo=algo, policy_noise=0.0, **extras)
     assert fast.actor_opt.param_groups[0]["capturable"]
     for _ in range(7):
         critic_fast, actor_fast = fast.learn(memory)
@@ -329,8 +336,9 @@ def test_capture_takes_under_five_seconds():
     torch.zeros(1, device="cuda").sum().item()  # the CUDA context, which any GPU run pays once
     for algo in ("ddpg", "td3"):
         memory = filled_memory(device="cuda", obs_dim=24, act_dim=4)
+        extras = WALKER_EXTRAS if algo == "td3" else {}  # the walker preset's TD3 update as it trains
         agent = make_agent("graph", "cuda", obs_dim=24, act_dim=4, algo=algo, actor_hidden=(256, 256),
-                           critic_state_hidden=256, critic_hidden=(256,))
+                           critic_state_hidden=256, critic_hidden=(256,), **extras)
         start = time.perf_counter()
         agent.learn(memory)
         torch.cuda.synchronize()
