@@ -233,9 +233,12 @@ def test_evaluate_says_a_file_that_is_no_checkpoint_is_not_one(tmp_path):
                                                (signal.SIGINT, 130, "interrupted")])
 def test_a_signal_says_how_to_resume(tmp_path, sig, code, needle):
     out = tmp_path / "run"
+    # SIGINT as a terminal delivers it, even where the tests themselves run as a background job
+    # (whose shell hands its children SIGINT ignored, and Python then installs no handler for it).
     proc = subprocess.Popen([sys.executable, "-m", "ddpg_helpers", "train", "--out", str(out), "--episodes", "500",
                              "--max-episode-steps", "50", "--eval-every", "0", "--checkpoint-every", "1",
-                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
