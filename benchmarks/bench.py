@@ -259,10 +259,11 @@ def time_calls(config, device, calls: int, first: int = 50) -> dict:
     row["act"] = timed(lambda i: agent.act(obs[i]))
     row["push"] = timed(lambda i: memory.push(obs[i], actions[i], 0.0, obs[i], False))
 
-    def step(i):  # the three as the training loop calls them: acting overlaps the update in flight
+    def step(i):  # the three as the training loop calls them: acting overlaps the updates in flight
         agent.act(obs[i])
         memory.push(obs[i], actions[i], 0.0, obs[i], False)
-        agent.learn(memory)
+        for _ in range(config.updates_per_step):
+            agent.learn(memory)
 
     row["step"] = timed(step)
 
@@ -286,7 +287,8 @@ def print_calls(config, device, calls: int, compiled: bool) -> None:
     phases = f"{ops[0]} with the actor, {' and '.join(map(str, ops[1:]))} without" if len(ops) > 1 else f"{ops[0]}"
     print(f"\n## {config.env_id}, {config.algo.upper()}, {updates(config)}: the parts of a step, ms per call "
           f"({calls} calls, one sync at the end); env step {env_ms:.3f} ms; ops (~ GPU kernels) per update: {phases}\n")
-    print("| update path | first 50 updates (s) | learn | act | push | act, push, learn |")
+    learns = "learn" if config.updates_per_step == 1 else f"{config.updates_per_step} learns"
+    print(f"| update path | first 50 updates (s) | learn | act | push | act, push, {learns} |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} | {r['step']:.3f} |")
