@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
 
 def main() -> None:
     root, wanted, chunk = Path(sys.argv[1]).resolve(), json.loads(sys.argv[2]), int(sys.argv[3])
+    # The answers go to the original stdout; anything else printed (by the revision or a library)
+    # goes to stderr, where it cannot be taken for an answer.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     sys.path.insert(0, str(root))
     import torch
 
@@ -35,12 +40,12 @@ def main() -> None:
     config.update(max_episode_steps=chunk, warmup_steps=0, learning_starts=0, eval_every=0)
     trainer = Trainer(make_config(**config))
     torch.set_num_threads(trainer.config.threads or torch.get_num_threads())
-    print(json.dumps({"ddpg_helpers": ddpg_helpers.__file__, "dropped": dropped}), flush=True)
+    print(json.dumps({"ddpg_helpers": ddpg_helpers.__file__, "dropped": dropped}), file=answers, flush=True)
     for line in sys.stdin:
         start, steps = trainer.env_steps, int(line)
         while trainer.env_steps - start < steps:
             trainer.train_episode()
-        print(trainer.env_steps - start, flush=True)
+        print(trainer.env_steps - start, file=answers, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Env steps per second with one update per step, side by side in one run; where a step's time
-goes; and time to solve.
+"""Env steps per second with one update per step (or each env's preset, `--preset`), side by side in
+one run; where a step's time goes; and time to solve.
 
     python benchmarks/bench.py                      # both envs, CPU or GPU (whichever is there)
     python benchmarks/bench.py --envs mcc --solve-seeds 5
@@ -10,7 +10,9 @@ goes; and time to solve.
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
 (naive, eager, compiled, graph, SB3, naive, ...) so that a change in the machine's load hits all
-of them alike. The table gives the median over chunks and the ratio of medians to the naive loop.
+of them alike. The table gives the median over chunks and the ratio of medians to the naive loop
+(to the eager loop where the naive loop would not run the same algorithm: TD3, or a preset's
+several updates per step, n-step targets or LayerNorm critic).
 
 Before it, one table per env times the parts of a step for each update path of the package:
 the first updates (where torch.compile compiles and the graph path captures), then `agent.learn`,
@@ -23,6 +25,7 @@ longer what limits it; the last column adds what acting has to wait for.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import platform
@@ -33,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.naive import NaiveDDPG  # noqa: E402
-from ddpg_helpers import Agent, ReplayMemory, make_config, make_env, train  # noqa: E402
+from ddpg_helpers import Agent, Config, ReplayMemory, make_config, make_env, train  # noqa: E402
 from ddpg_helpers.training import Trainer, pick_device  # noqa: E402
 
 DEFAULT_THREADS = torch.get_num_threads()
@@ -87,34 +91,57 @@ class Naive:
 class AtRevision:
     """The package's training loop at git revision `rev`, in a child process that runs one chunk per
     request (`at_revision.py`), so that it interleaves with the others like any implementation here.
-    The settings the revision has no field for are dropped there and listed in `dropped`."""
+
+    `label` names the commit (`git archive` takes the committed tree: a change not yet committed is
+    not in it). `differs` lists the settings the revision has no field for whose values here are
+    not today's defaults: the revision ran without them, so a different algorithm ran."""
 
     def __init__(self, rev: str, config, chunk: int):
         self.rev = rev
         try:
-            archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+            commit = subprocess.run(["git", "rev-parse", "--short", f"{rev}^{{commit}}"], cwd=ROOT,
+                                    capture_output=True, text=True, check=True).stdout.strip()
+            archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
         except subprocess.CalledProcessError as e:
-            raise SystemExit(f"--against {rev}: {e.stderr.decode().strip() or 'git archive failed'}") from None
+            err = e.stderr.decode() if isinstance(e.stderr, bytes) else e.stderr or ""
+            raise SystemExit(f"--against {rev}: {err.strip() or 'not a commit'}") from None
+        self.label = rev if rev == commit else f"{rev} ({commit})"
         self.dir = tempfile.mkdtemp(prefix="bench-at-revision-")
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(self.dir, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-        self.child = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), self.dir, json.dumps(config.to_dict()),
-             str(chunk)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._remove = weakref.finalize(self, shutil.rmtree, self.dir, True)  # also on an error or Ctrl-C
+        self.child = None
+        try:
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(self.dir, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+            self.child = subprocess.Popen(
+                [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), self.dir,
+                 json.dumps(config.to_dict()), str(chunk)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            dropped = json.loads(self._answer())["dropped"]
+        except BaseException:
+            self.close()
+            raise
+        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+        self.differs = {k: v for k, v in dropped.items() if k in defaults and v != defaults[k]}
+
+    def _answer(self) -> str:
         line = self.child.stdout.readline()
         if not line:
-            raise SystemExit(f"--against {rev}: its training loop did not start (exit {self.child.wait()})")
-        self.dropped = json.loads(line)["dropped"]
+            raise SystemExit(f"--against {self.rev}: its training loop stopped (exit {self.child.wait()})")
+        return line
 
     def run(self, steps):
         self.child.stdin.write(f"{steps}\n")
         self.child.stdin.flush()
-        return int(self.child.stdout.readline())
+        return int(self._answer())
 
     def close(self) -> None:
-        self.child.stdin.close()
-        self.child.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.child is not None and self.child.poll() is None:
+            self.child.stdin.close()  # the child's loop ends with its input
+            try:
+                self.child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+        self._remove()
 
 
 class SB3:
@@ -295,6 +322,21 @@ def print_calls(config, device, calls: int, compiled: bool) -> None:
     sys.stdout.flush()
 
 
+def print_revisions(rates: dict, revisions: dict) -> None:
+    """Ratios of medians between the revisions' loops, each in a child process like the others; the
+    loop in this process is compared too, but the process a loop runs in moves its figure."""
+    def ratio(a: str, b: str) -> str:
+        return f"{statistics.median(rates[a]) / statistics.median(rates[b]):.2f}x"
+
+    names = list(revisions)
+    for name in names[:-1]:
+        print(f"\n{names[-1]} / {name}: {ratio(names[-1], name)}")
+    for name, before in revisions.items():
+        print(f"\n{EAGER} (this process) / {name}: {ratio(EAGER, name)}")
+        if before.differs:
+            print(f"WARNING: {before.label} has no setting for {before.differs}: it ran without them")
+
+
 def updates(config) -> str:
     """The update schedule as a table title says it."""
     per_step = "one update" if config.updates_per_step == 1 else f"{config.updates_per_step} updates"
@@ -363,33 +405,34 @@ def main(argv=None):
         if args.no_steps:
             continue
         impls = {}
-        if config.algo == "ddpg" and not args.preset:
+        blogs_loop = config.updates_per_step == 1 and config.n_step == 1 and not config.critic_layer_norm
+        if config.algo == "ddpg" and blogs_loop:
             # The ratios are against the blog's loop with one thread, the setting that suits it best
             # on a small CPU; with torch's default thread count it is shown too, as a user would run it.
             impls = {BASE: Naive(config, device, threads=1),
                      f"naive, {DEFAULT_THREADS} threads (torch default)": Naive(config, device)}
         for mode in modes_for(device, compiled=not args.no_compiled):
             impls[MODES[mode]] = Ours(make_config(**{**config.to_dict(), "compile": mode}), args.chunk)
-        # "off": the eager update's name in every revision (today's "eager" came later)
-        revisions = {f"{EAGER} at {rev}": AtRevision(rev, make_config(**{**config.to_dict(), "compile": "off"}),
-                                                     args.chunk) for rev in args.against}
-        impls.update(revisions)
-        if not args.no_sb3:
-            try:
-                impls[f"SB3 {config.algo.upper()} (RL Zoo settings)"] = SB3(config, str(device))
-            except ImportError:
-                pass
-        base = BASE if BASE in impls else EAGER  # the blog's loop is DDPG only
-        rates = steps_per_second(impls, args.chunk, args.repeats)
+        revisions = {}
+        try:
+            for rev in args.against:  # "off": the eager update's name in every revision ("eager" came later)
+                before = AtRevision(rev, make_config(**{**config.to_dict(), "compile": "off"}), args.chunk)
+                revisions[f"{EAGER} at {before.label}"] = before
+            impls.update(revisions)
+            if not args.no_sb3:
+                try:
+                    impls[f"SB3 {config.algo.upper()} (RL Zoo settings)"] = SB3(config, str(device))
+                except ImportError:
+                    pass
+            base = BASE if BASE in impls else EAGER  # the blog's loop is DDPG only
+            rates = steps_per_second(impls, args.chunk, args.repeats)
+        finally:
+            for before in revisions.values():
+                before.close()
         print_rates(f"{config.env_id}, {config.algo.upper()}: env steps/s, {updates(config)}, batch "
                     f"{config.batch_size}, actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
                     rates, base=base, first_column="implementation", ratio_column=f"vs {base}")
-        for name, before in revisions.items():
-            before.close()
-            ratio = statistics.median(rates[EAGER]) / statistics.median(rates[name])
-            print(f"\n{EAGER} / {name}: {ratio:.2f}x (ratio of medians)")
-            if before.dropped:
-                print(f"{before.rev} has no field for {before.dropped}: it ran without them")
+        print_revisions(rates, revisions)
 
     if args.solve_seeds and "mcc" in args.envs:
         rows = []

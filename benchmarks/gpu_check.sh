@@ -5,9 +5,10 @@
 #   bash benchmarks/gpu_check.sh         # about 5 minutes, 10:40 at most: torch.compile in MountainCar's per-call table only
 #   FULL=1 bash benchmarks/gpu_check.sh  # torch.compile everywhere: about 4 minutes more, past the timeouts below
 #
-# The parts run in the order of what they decide (the tests, then the issue's targets: MountainCar
-# against the naive loop, the walker preset as it trains, the first updates' capture), so a call cut
-# at 10 minutes loses the last tables only: the walker at one update per step, TD3 then DDPG.
+# The parts run in the order of what they decide (the tests, then the targets in BENCHMARKS.md's
+# "To be measured": MountainCar against the naive loop, the walker preset as it trains, the first
+# updates' capture), so a run cut short loses the last tables first: the walker at one update per
+# step, TD3 then DDPG.
 #
 # On a machine without gymnasium, Box2D or Stable-Baselines3, prepare the wheels first where there is
 # a network (`bash ../shared/gpu/prepare`, which writes .whl/) and carry .whl/ along: this script
@@ -36,7 +37,7 @@ part() {  # part SECONDS LOG COMMAND...: run one part under its timeout, its out
   echo "=== exit $rc after $((SECONDS - start)) s" | tee -a "$log"
 }
 
-# 1. Tests: the captured graph against eager (DDPG, TD3), resume, no host sync per update, capture
+# 1. Tests: the captured graph against eager (DDPG, TD3, TD3 with the walker preset's additions), resume, no host sync per update, capture
 #    time, the memory on the GPU; and the CPU-side tests of the same files (the CPU torch.compile
 #    test is left out: it compiles C++ for a minute and says nothing about the GPU).
 part 150 tests.txt python3 -m pytest -q -rs -p no:cacheprovider tests/test_graphed.py tests/test_memory.py \

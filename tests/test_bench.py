@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -54,20 +55,38 @@ def test_another_revision_runs_its_own_package_chunk_by_chunk():
     config = make_config("MountainCarContinuous-v0", batch_size=16, device="cpu", compile="off")
     before = bench.AtRevision("HEAD", config, chunk=25)
     try:
-        assert before.dropped == {}  # HEAD knows every setting
+        assert before.differs == {}  # HEAD knows every setting
+        assert before.label.startswith("HEAD (") and before.label.endswith(")")  # HEAD (its commit)
         assert before.run(25) == 25
         assert before.run(50) == 50  # two episodes of 25 (the chunk caps them)
     finally:
         before.close()
+    assert before.child.returncode == 0  # its loop ended with its input
     assert not Path(before.dir).exists()
 
 
-def test_the_settings_a_revision_lacks_are_dropped_and_named(tmp_path):
+def test_a_loop_that_cannot_start_is_one_clear_error_and_leaves_no_folder(monkeypatch):
+    made, real_mkdtemp = [], tempfile.mkdtemp
+
+    def mkdtemp(**kw):
+        made.append(real_mkdtemp(**kw))
+        return made[-1]
+
+    monkeypatch.setattr(bench.tempfile, "mkdtemp", mkdtemp)
+    with pytest.raises(SystemExit, match="--against HEAD: its training loop stopped"):
+        bench.AtRevision("HEAD", make_config("NoSuchEnv-v0", device="cpu"), chunk=10)
+    assert len(made) == 1 and not Path(made[0]).exists()
+
+
+def test_the_settings_a_revision_lacks_are_dropped_and_named():
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), str(ROOT),
          json.dumps({"env_id": "MountainCarContinuous-v0", "batch_size": 8, "no_such_setting": 3}), "10"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    out, _ = child.communicate("10\n", timeout=120)
+    try:
+        out, _ = child.communicate("10\n", timeout=120)
+    finally:
+        child.kill()
     first, steps = out.splitlines()
     assert json.loads(first)["dropped"] == {"no_such_setting": 3}
     assert steps == "10"
