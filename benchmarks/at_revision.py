@@ -25,8 +25,6 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.path.insert(0, str(root))
-    import torch
-
     import ddpg_helpers
     from ddpg_helpers import make_config
     from ddpg_helpers.training import Trainer
@@ -38,8 +36,7 @@ def main() -> None:
     config = {k: v for k, v in wanted.items() if k in known}
     # The same overrides as bench.Ours: episodes capped at the chunk, learning from the first step.
     config.update(max_episode_steps=chunk, warmup_steps=0, learning_starts=0, eval_every=0)
-    trainer = Trainer(make_config(**config))
-    torch.set_num_threads(trainer.config.threads or torch.get_num_threads())
+    trainer = Trainer(make_config(**config))  # it sets torch's thread count from the config
     print(json.dumps({"ddpg_helpers": ddpg_helpers.__file__, "dropped": dropped}), file=answers, flush=True)
     for line in sys.stdin:
         start, steps = trainer.env_steps, int(line)

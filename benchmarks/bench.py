@@ -25,7 +25,6 @@ longer what limits it; the last column adds what acting has to wait for.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import json
 import platform
@@ -119,7 +118,7 @@ class AtRevision:
         except BaseException:
             self.close()
             raise
-        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+        defaults = Config().to_dict()  # in the same form as the values sent (lists, not tuples)
         self.differs = {k: v for k, v in dropped.items() if k in defaults and v != defaults[k]}
 
     def _answer(self) -> str:
