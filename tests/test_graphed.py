@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ddpg_helpers import Agent, Config, ReplayMemory
 from ddpg_helpers.agent import load_optimizer_state, update_mode
@@ -307,6 +308,53 @@ def test_resume_round_trip_on_gpu():
         eager.update(memory.draw(128))
     assert_same_nets(resumed, eager, rtol=1e-4, atol=1e-5)
 
+
+
+class HostReads(TorchDispatchMode):
+    """The ops that read a tensor's values on the host, or make a tensor from the host's numbers.
+
+    On a GPU each of them waits for the device or copies from pageable memory, which a CUDA graph
+    cannot record: its capture fails (or records the number as a constant). The CPU runs the same
+    ops, so a step that would break the capture shows here, without a GPU.
+    """
+
+    READS = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique", "_unique2",
+             "unique_consecutive", "unique_dim", "lift_fresh", "lift_fresh_copy"}
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        bool_index = name == "index" and any(t is not None and t.dtype == torch.bool for t in args[1])
+        if name in self.READS or bool_index:
+            self.seen.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_host_read_detector_sees_host_reads():
+    x = torch.randn(8)
+    with HostReads() as reads:
+        float(x.sum())
+        x[x > 0].sum()
+        torch.tensor([1.0, 2.0])
+        (x * 2).clamp(-1, 1)  # computations alone read nothing
+    assert reads.seen == ["_local_scalar_dense", "index", "lift_fresh"]
+
+
+@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS)],
+                         ids=["ddpg", "td3", "td3-walker-extras"])
+def test_the_captured_step_reads_nothing_on_the_host(algo, extras):
+    """What the graph records (the draw, the update, the gather of the actor), in each TD3 phase,
+    neither reads a value back nor makes a tensor from the host's numbers."""
+    agent, memory = make_agent("graph", algo=algo, **extras), filled_memory(n_step=extras.get("n_step", 1))
+    graphed = agent._graphed
+    for update_actor in (True, False):
+        graphed._run(memory, update_actor)  # the warm-up: Adam's state is created outside the graph
+        with HostReads() as reads:
+            graphed._run(memory, update_actor)
+        assert reads.seen == [], f"update_actor={update_actor}: {reads.seen}"
 
 @cuda
 def test_no_host_sync_per_update():
