@@ -9,8 +9,9 @@ one run; where a step's time goes; and time to solve.
     python benchmarks/bench.py --envs mcc walker --against 2aa61c3 HEAD   # today's loop beside an older one
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
-(naive, eager, compiled, graph, SB3, naive, ...) so that a change in the machine's load hits all
-of them alike. The table gives the median over chunks and the ratio of medians to the naive loop
+(naive, eager, compiled, graph, SB3, then back from SB3 to naive, ...) so that a change in the
+machine's load hits all of them alike, and so does the place in a round.
+The table gives the median over chunks and the ratio of medians to the naive loop
 (to the eager loop where the naive loop would not run the same algorithm: TD3, or a preset's
 several updates per step, n-step targets or LayerNorm critic).
 
@@ -173,8 +174,10 @@ def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
     rates = {name: [] for name in impls}
     for impl in impls.values():  # warm-up: fill the memory past one batch, compile or capture, allocate
         impl.run(max(chunk // 2, 300))
-    for _ in range(repeats):
-        for name, impl in impls.items():
+    for r in range(repeats):
+        # The order reverses every round: where the place in a round counts (a process
+        # taking the CPU back from the one before it), every implementation gets both ends.
+        for name, impl in (list(impls.items()) if r % 2 == 0 else reversed(impls.items())):
             start = time.perf_counter()
             n = impl.run(chunk)
             rates[name].append(n / (time.perf_counter() - start))
