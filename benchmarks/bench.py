@@ -69,6 +69,7 @@ class Ours:
 
     def run(self, steps):
         torch.set_num_threads(self.threads)
+        torch.set_flush_denormal(self.trainer.device.type == "cpu")  # as the Trainer sets it
         t = self.trainer
         start = t.env_steps
         while t.env_steps - start < steps:
@@ -83,6 +84,7 @@ class Naive:
 
     def run(self, steps):
         torch.set_num_threads(self.threads)
+        torch.set_flush_denormal(False)  # torch's default, which the blog kept
         for _ in range(steps):
             self.impl.step()
         return steps
@@ -166,6 +168,7 @@ class SB3:
 
     def run(self, steps):
         torch.set_num_threads(self.threads)
+        torch.set_flush_denormal(False)  # torch's default, which SB3 keeps
         self.model.learn(steps, reset_num_timesteps=False)
         return steps
 

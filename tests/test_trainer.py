@@ -284,3 +284,16 @@ def test_lowering_the_target_on_resume_counts_only_judged_evaluations(tmp_path, 
 def test_sizes_from_the_command_line_or_json_are_tuples():
     assert Config(actor_hidden=[32, 32]).actor_hidden == (32, 32)
     assert Config.from_dict({"actor_hidden": [32, 32]}).actor_hidden == (32, 32)
+
+
+def test_a_cpu_run_flushes_denormals_to_zero(tiny_config):
+    """Adam's moments of weights that no longer learn decay through the denormal range, where every
+    CPU op on them is slow: a CPU trainer flushes them to zero (torch's setting is process-wide)."""
+    torch.set_flush_denormal(False)
+    try:
+        assert (torch.tensor([1e-39]) * 2).item() > 0  # torch's default keeps them
+        Trainer(dataclasses.replace(tiny_config, device="cpu"))
+        assert (torch.tensor([1e-39]) * 2).item() == 0.0
+        assert (torch.tensor([1e-30]) * 2).item() == pytest.approx(2e-30)  # a normal float is untouched
+    finally:
+        torch.set_flush_denormal(False)
