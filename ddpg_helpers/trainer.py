@@ -63,9 +63,9 @@ class Trainer:
         if self.device.type == "cpu":
             # Numbers below 1.2e-38 (denormals) become 0. Adam's moments of the weights that no
             # longer get a gradient (a ReLU unit that never fires) decay through that range, where
-            # the CPU takes a slow path on every op: ~15,000 of the MountainCar actor's first moments
-            # sat there after 2,000 updates. Flushing them made MountainCar's loop 1.10x-1.14x faster
-            # on the 2-core CPU (BENCHMARKS.md); a weight moves by less than its own rounding either way.
+            # the CPU takes a slow path on every op, thousands of them at once. Flushing them made
+            # MountainCar's loop 1.12x faster on the 2-core CPU (BENCHMARKS.md); a weight moves by
+            # less than its own rounding either way.
             torch.set_flush_denormal(True)
         self.random = RandomStates(c.seed, self.device)
         self.rng = self.random.rng
