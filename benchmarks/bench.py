@@ -68,8 +68,8 @@ class Ours:
         self.threads = cfg.threads or DEFAULT_THREADS
 
     def run(self, steps):
-        torch.set_num_threads(self.threads)
-        torch.set_flush_denormal(self.trainer.device.type == "cpu")  # as the Trainer sets it
+        torch.set_num_threads(self.threads)  # torch's default where the config leaves it (0)
+        self.trainer.apply_torch_settings()  # the run's own, which the other loops here change
         t = self.trainer
         start = t.env_steps
         while t.env_steps - start < steps:
@@ -177,10 +177,11 @@ def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
     rates = {name: [] for name in impls}
     for impl in impls.values():  # warm-up: fill the memory past one batch, compile or capture, allocate
         impl.run(max(chunk // 2, 300))
+    order = list(impls.items())
     for r in range(repeats):
         # The order reverses every round: where the place in a round counts (a process
         # taking the CPU back from the one before it), every implementation gets both ends.
-        for name, impl in (list(impls.items()) if r % 2 == 0 else reversed(impls.items())):
+        for name, impl in (order if r % 2 == 0 else order[::-1]):
             start = time.perf_counter()
             n = impl.run(chunk)
             rates[name].append(n / (time.perf_counter() - start))

@@ -58,15 +58,7 @@ class Trainer:
         self.config = c = config
         self.env, self.eval_env = make_env(c.env_id), make_env(c.env_id)
         self.device = pick_device(c.device)
-        if c.threads:
-            torch.set_num_threads(c.threads)
-        if self.device.type == "cpu":
-            # Numbers below 1.2e-38 (denormals) become 0. Adam's moments of the weights that no
-            # longer get a gradient (a ReLU unit that never fires) decay through that range, where
-            # the CPU takes a slow path on every op, thousands of them at once. Flushing them made
-            # MountainCar's loop 1.12x faster on the 2-core CPU (BENCHMARKS.md); a weight moves by
-            # less than its own rounding either way.
-            torch.set_flush_denormal(True)
+        self.apply_torch_settings()
         self.random = RandomStates(c.seed, self.device)
         self.rng = self.random.rng
         obs_dim, space = self.env.observation_space.shape[0], self.env.action_space
@@ -84,6 +76,20 @@ class Trainer:
         self.threshold = c.target_return if c.target_return is not None else self.env.spec.reward_threshold
 
     # ALGO LOGIC: one training episode
+    def apply_torch_settings(self) -> None:
+        """torch's process-wide settings for this run: its thread count (unless 0: torch's default)
+        and, on the CPU, denormals flushed to zero. Set when the trainer is made; set them again
+        where something else in the process changes them between episodes (bench.py's loops)."""
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        if self.device.type == "cpu":
+            # Numbers below 1.2e-38 (denormals) become 0. Adam's moments of the weights that no
+            # longer get a gradient (a ReLU unit that never fires) decay through that range, where
+            # the CPU takes a slow path on every op, thousands of them at once. Flushing them made
+            # MountainCar's loop 1.12x faster on the 2-core CPU (BENCHMARKS.md); a weight moves by
+            # less than its own rounding either way.
+            torch.set_flush_denormal(True)
+
     def train_episode(self) -> None:
         c, agent, memory = self.config, self.agent, self.memory
         # Graph path: each episode starts acting with the learner's actor as it is (then one update

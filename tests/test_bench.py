@@ -51,7 +51,6 @@ def test_the_title_names_the_update_schedule():
     assert bench.updates(config) == "2 updates per step, 3-step returns, LayerNorm critic"
 
 
-
 def test_the_chunks_take_turns_in_an_order_that_reverses_every_round():
     order = []
 
@@ -69,6 +68,7 @@ def test_the_chunks_take_turns_in_an_order_that_reverses_every_round():
     assert all(steps == 400 for _, steps in order[3:])
     assert {name: len(r) for name, r in rates.items()} == {"a": 3, "b": 3, "c": 3}
     assert all(rate > 0 for r in rates.values() for rate in r)
+
 
 def test_another_revision_runs_its_own_package_chunk_by_chunk():
     config = make_config("MountainCarContinuous-v0", batch_size=16, device="cpu", compile="off")

@@ -309,7 +309,6 @@ def test_resume_round_trip_on_gpu():
     assert_same_nets(resumed, eager, rtol=1e-4, atol=1e-5)
 
 
-
 class HostReads(TorchDispatchMode):
     """The ops that read a tensor's values on the host, or make a tensor from the host's numbers.
 
@@ -355,6 +354,7 @@ def test_the_captured_step_reads_nothing_on_the_host(algo, extras):
         with HostReads() as reads:
             graphed._run(memory, update_actor)
         assert reads.seen == [], f"update_actor={update_actor}: {reads.seen}"
+
 
 @cuda
 def test_no_host_sync_per_update():
