@@ -13,7 +13,9 @@ Each implementation runs the same number of env steps in chunks, and the chunks 
 machine's load hits all of them alike, and so does the place in a round.
 The table gives the median over chunks and the ratio of medians to the naive loop
 (to the eager loop where the naive loop would not run the same algorithm: TD3, or a preset's
-several updates per step, n-step targets or LayerNorm critic).
+several updates per step, n-step targets or LayerNorm critic). Under each table, where Linux
+reports it, the share of CPU time the hypervisor gave other virtual machines while the table ran
+(steal): on a shared machine the absolute figures move with it from run to run, the ratios less.
 
 Before it, one table per env times the parts of a step for each update path of the package:
 the first updates (where torch.compile compiles and the graph path captures), then `agent.learn`,
@@ -188,8 +190,32 @@ def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
     return rates
 
 
-def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_column: str) -> None:
-    """One markdown table: median and range of each implementation's chunks, and the ratio to `base`."""
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, all) CPU time of the machine so far, in ticks, from Linux's /proc/stat; None elsewhere.
+
+    Steal is time the hypervisor gave this virtual machine's CPUs to other guests. It slows every
+    implementation of a table alike, but makes the chunks noisier and the absolute figures lower
+    than on another day, so each table says how much there was while it ran.
+    """
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    return (ticks[7], sum(ticks)) if len(ticks) == 8 else None
+
+
+def steal_line(before, after) -> str:
+    """The share of CPU time stolen between two `cpu_ticks()` readings, as a line under a table."""
+    if before is None or after is None or after[1] <= before[1]:
+        return ""
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return f"\nCPU steal while this ran (/proc/stat): {share:.1%} of the CPUs' time went to other virtual machines"
+
+
+def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_column: str, ticks=None) -> None:
+    """One markdown table: median and range of each implementation's chunks, and the ratio to `base`;
+    under it, the CPU steal since `ticks` (a `cpu_ticks()` reading taken before the chunks ran)."""
     base_median = statistics.median(rates[base])
     print(f"\n## {title}\n")
     print(f"| {first_column} | median steps/s | min - max | {ratio_column} |")
@@ -197,6 +223,8 @@ def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_col
     for name, r in rates.items():
         med = statistics.median(r)
         print(f"| {name} | {med:.0f} | {min(r):.0f} - {max(r):.0f} | {med / base_median:.2f}x |")
+    if line := steal_line(ticks, cpu_ticks()):
+        print(line)
     sys.stdout.flush()
 
 
@@ -355,9 +383,10 @@ def walker_sizes(device, chunk: int, repeats: int) -> None:
     preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="eager", updates_per_step=1)
     impls = {f"preset: {list(preset.actor_hidden)} nets, batch {preset.batch_size}": Ours(preset, chunk),
              "Zoo: [400, 300] nets, batch 256": Ours(make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES}), chunk)}
+    ticks = cpu_ticks()
     print_rates(f"BipedalWalker-v3, TD3 (ddpg_helpers eager): env steps/s, one update per step, "
                 f"{repeats} x {chunk} steps", steps_per_second(impls, chunk, repeats), base=list(impls)[1],
-                first_column="sizes", ratio_column="vs Zoo sizes")
+                first_column="sizes", ratio_column="vs Zoo sizes", ticks=ticks)
 
 
 def machine(device) -> str:
@@ -431,17 +460,18 @@ def main(argv=None):
                 except ImportError:
                     pass
             base = BASE if BASE in impls else EAGER  # the blog's loop is DDPG only
+            ticks = cpu_ticks()
             rates = steps_per_second(impls, args.chunk, args.repeats)
         finally:
             for before in revisions.values():
                 before.close()
         print_rates(f"{config.env_id}, {config.algo.upper()}: env steps/s, {updates(config)}, batch "
                     f"{config.batch_size}, actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
-                    rates, base=base, first_column="implementation", ratio_column=f"vs {base}")
+                    rates, base=base, first_column="implementation", ratio_column=f"vs {base}", ticks=ticks)
         print_revisions(rates, revisions)
 
     if args.solve_seeds and "mcc" in args.envs:
-        rows = []
+        rows, ticks = [], cpu_ticks()
         for seed in range(args.solve_seeds):
             s = train(make_config(ENVS["mcc"], seed=seed, target_return=90, device=str(device),
                                   record_final=False), progress=False).summary
@@ -459,6 +489,8 @@ def main(argv=None):
             print(f"\nmedian over solved seeds ({len(solved)}/{len(rows)}): "
                   f"{statistics.median(s['steps_to_solve'] for s in solved):.0f} env steps, "
                   f"{statistics.median(s['seconds_to_solve'] for s in solved):.1f} s")
+        if line := steal_line(ticks, cpu_ticks()):
+            print(line)
 
 
 if __name__ == "__main__":

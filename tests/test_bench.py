@@ -70,6 +70,23 @@ def test_the_chunks_take_turns_in_an_order_that_reverses_every_round():
     assert all(rate > 0 for r in rates.values() for rate in r)
 
 
+def test_each_table_says_how_much_cpu_time_other_virtual_machines_took(monkeypatch, tmp_path):
+    # user nice system idle iowait irq softirq steal guest guest_nice, as Linux writes them
+    stat = tmp_path / "stat"
+    readings = iter(["cpu  600 0 100 250 0 0 0 50 9 0\n", "cpu  1500 0 200 1050 0 0 0 250 30 0\n"])
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(
+        stat if path == "/proc/stat" else path, *a, **k))
+    stat.write_text(next(readings))
+    before = bench.cpu_ticks()
+    assert before == (50, 1000)  # guest time is already inside user time: not counted twice
+    stat.write_text(next(readings))
+    assert "10.0% of the CPUs' time" in bench.steal_line(before, bench.cpu_ticks())  # 200 of 2000 ticks
+    assert bench.steal_line(None, (250, 3000)) == ""  # no /proc/stat (macOS, Windows): no line
+    stat.write_text("not a stat file\n")
+    assert bench.cpu_ticks() is None
+
+
 def test_another_revision_runs_its_own_package_chunk_by_chunk():
     config = make_config("MountainCarContinuous-v0", batch_size=16, device="cpu", compile="off")
     before = bench.AtRevision("HEAD", config, chunk=25)
