@@ -181,7 +181,8 @@ The rest would make the continued run a different experiment from the one its hi
 # warm-up steps before the first update, Gaussian noise 0.1, lr 1e-3, tau 0.005) with the original DDPG paper's critic
 # shape (the action joins at the second layer, as in the blog's critic). The nets are [256, 256]
 # and the batch 128 instead of the Zoo's [400, 300] and 256: on a CPU, where the updates are nearly
-# all of the training time, they take 2.15x the env steps/s (BENCHMARKS.md, "the preset's sizes").
+# all of the training time, they take 2.15x and 2.21x the env steps/s in two runs (BENCHMARKS.md,
+# "the preset's sizes").
 PRESETS: dict[str, dict] = {
     "BipedalWalker-v3": dict(
         episodes=2000, gamma=0.98, tau=0.005, batch_size=128, memory_size=200_000,
