@@ -193,9 +193,9 @@ def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
 def cpu_ticks() -> tuple[int, int] | None:
     """(steal, all) CPU time of the machine so far, in ticks, from Linux's /proc/stat; None elsewhere.
 
-    Steal is time the hypervisor gave this virtual machine's CPUs to other guests. It slows every
-    implementation of a table alike, but makes the chunks noisier and the absolute figures lower
-    than on another day, so each table says how much there was while it ran.
+    Steal is time the hypervisor gave this virtual machine's CPUs to other guests. The interleaved
+    chunks share it out on average only: it makes them noisier and the absolute figures lower than
+    in a quieter run, so each table says how much there was while it ran.
     """
     try:
         with open("/proc/stat") as f:
