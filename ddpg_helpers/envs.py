@@ -10,9 +10,34 @@ import torch
 from .errors import DDPGError
 
 
+class FreshBox2DWorld(gym.Wrapper):
+    """A new Box2D world at every reset, so that an episode depends on its seed and actions only.
+
+    BipedalWalker keeps one `b2World` for the env's life and only destroys the bodies at a reset.
+    The world's broad phase then hands out its proxy ids in an order left by the episodes before,
+    contacts are solved in that order, and the rounding differs: the same seed and the same actions
+    gave another episode in an env that had run other episodes first. A run resumed from a
+    checkpoint, whose envs are new, then left the uninterrupted run's path at its first episode,
+    and the same nets scored differently on the same evaluation seeds. (gymnasium's LunarLander
+    makes a new world at each reset for the same reason: Farama-Foundation/Gymnasium#728.)
+    """
+
+    @staticmethod
+    def needed(env: gym.Env) -> bool:
+        env = env.unwrapped
+        return type(getattr(env, "world", None)).__name__ == "b2World" and hasattr(env, "_destroy")
+
+    def reset(self, **kwargs):
+        env = self.env.unwrapped
+        env._destroy()  # the old world's bodies, as the env's own reset would (then it finds none left)
+        env.world = type(env.world)(gravity=env.world.gravity)
+        return self.env.reset(**kwargs)
+
+
 def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """gymnasium.make with one-line errors for an unknown id, a non-continuous action space, or
-    observations that are not a flat vector (the nets take one)."""
+    observations that are not a flat vector (the nets take one); a Box2D env gets a new world at
+    every reset (`FreshBox2DWorld`)."""
     if render_mode == "rgb_array" and not os.environ.get("DISPLAY"):
         # pygame draws rgb_array frames off-screen; without this, SDL looks for a display on a
         # headless machine and prints an XDG_RUNTIME_DIR error (the frames come out right anyway).
@@ -33,7 +58,7 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     if problem:
         env.close()
         raise DDPGError(problem)
-    return env
+    return FreshBox2DWorld(env) if FreshBox2DWorld.needed(env) else env
 
 
 def pick_device(name: str = "auto") -> torch.device:
