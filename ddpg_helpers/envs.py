@@ -14,9 +14,10 @@ class FreshBox2DWorld(gym.Wrapper):
     """A new Box2D world at every reset, so that an episode depends on its seed and actions only.
 
     BipedalWalker keeps one `b2World` for the env's life and only destroys the bodies at a reset.
-    The world's broad phase then hands out its proxy ids in an order left by the episodes before,
-    contacts are solved in that order, and the rounding differs: the same seed and the same actions
-    gave another episode in an env that had run other episodes first. A run resumed from a
+    What the world keeps depends on the episodes before (most likely the order in which its broad
+    phase reuses ids, which sets the order contacts are solved in, and so the rounding): the same
+    seed and the same actions gave another episode in an env that had run other episodes first
+    (tests/test_envs.py). A run resumed from a
     checkpoint, whose envs are new, then left the uninterrupted run's path at its first episode,
     and the same nets scored differently on the same evaluation seeds. (gymnasium's LunarLander
     makes a new world at each reset for the same reason: Farama-Foundation/Gymnasium#728.)
