@@ -213,6 +213,12 @@ def steal_line(before, after) -> str:
     return f"\nCPU steal while this ran (/proc/stat): {share:.1%} of the CPUs' time went to other virtual machines"
 
 
+def print_steal(since) -> None:
+    """The steal line since `since` (a `cpu_ticks()` reading), where there is one."""
+    if line := steal_line(since, cpu_ticks()):
+        print(line)
+
+
 def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_column: str, ticks=None) -> None:
     """One markdown table: median and range of each implementation's chunks, and the ratio to `base`;
     under it, the CPU steal since `ticks` (a `cpu_ticks()` reading taken before the chunks ran)."""
@@ -223,8 +229,7 @@ def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_col
     for name, r in rates.items():
         med = statistics.median(r)
         print(f"| {name} | {med:.0f} | {min(r):.0f} - {max(r):.0f} | {med / base_median:.2f}x |")
-    if line := steal_line(ticks, cpu_ticks()):
-        print(line)
+    print_steal(ticks)
     sys.stdout.flush()
 
 
@@ -489,8 +494,7 @@ def main(argv=None):
             print(f"\nmedian over solved seeds ({len(solved)}/{len(rows)}): "
                   f"{statistics.median(s['steps_to_solve'] for s in solved):.0f} env steps, "
                   f"{statistics.median(s['seconds_to_solve'] for s in solved):.1f} s")
-        if line := steal_line(ticks, cpu_ticks()):
-            print(line)
+        print_steal(ticks)
 
 
 if __name__ == "__main__":

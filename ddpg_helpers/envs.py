@@ -17,10 +17,10 @@ class FreshBox2DWorld(gym.Wrapper):
     What the world keeps depends on the episodes before (most likely the order in which its broad
     phase reuses ids, which sets the order contacts are solved in, and so the rounding): the same
     seed and the same actions gave another episode in an env that had run other episodes first
-    (tests/test_envs.py). A run resumed from a
-    checkpoint, whose envs are new, then left the uninterrupted run's path at its first episode,
-    and the same nets scored differently on the same evaluation seeds. (gymnasium's LunarLander
-    makes a new world at each reset for the same reason: Farama-Foundation/Gymnasium#728.)
+    (tests/test_envs.py). A run resumed from a checkpoint, whose envs are new, then left the
+    uninterrupted run's path at its first episode, and the same nets scored differently on the
+    same evaluation seeds. (gymnasium's LunarLander makes a new world at each reset for the same
+    reason: Farama-Foundation/Gymnasium#728.)
     """
 
     @staticmethod
