@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import ipywidgets
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # imported where a slider is built: the command line and the benchmarks run without it
+    import ipywidgets
 
 
 def png(fig: Figure, dpi: int = 72) -> bytes:
@@ -34,6 +37,8 @@ def png(fig: Figure, dpi: int = 72) -> bytes:
 
 
 def _widget_for(item, dpi: int) -> ipywidgets.Widget:
+    import ipywidgets
+
     if isinstance(item, Figure):
         return ipywidgets.Image(value=png(item, dpi), format="png", layout=ipywidgets.Layout(max_width="100%"))
     return ipywidgets.Label(value=str(item))
@@ -51,6 +56,8 @@ def slider_view(view: Callable[..., list], dpi: int = 72, **controls: ipywidgets
     Label. Display the returned box to show it. A `view` that raises shows its error in place of
     the text instead of failing silently in the kernel's log.
     """
+    import ipywidgets
+
     def values() -> dict:
         return {name: control.value for name, control in controls.items()}
 

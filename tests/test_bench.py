@@ -153,3 +153,19 @@ def test_every_part_of_the_gpu_check_parses_here_before_it_costs_device_time():
         assert (ROOT / path).is_file(), path
     preset = [c for c in benches if "--preset" in c]
     assert preset and all("walker-td3" in c for c in preset)  # the walker preset as it trains is timed
+
+
+NOTEBOOK_ONLY = ("ipywidgets", "IPython")
+"""Packages only the notebooks use: the GPU machine's list in ../shared/gpu/README.md has neither, and
+its prepare script carries neither."""
+
+
+def test_the_gpu_check_imports_without_the_notebook_packages():
+    tests = next(c for c in gpu_check_commands() if c[:3] == ["python3", "-m", "pytest"])
+    paths = [a for a in tests if a.startswith("tests/")]
+    collect = ["--collect-only", "-q", "-p", "no:nbval", "-p", "no:cacheprovider", *paths]
+    script = (f"import sys\nfor name in {NOTEBOOK_ONLY!r}:\n    sys.modules[name] = None  # import fails\n"
+              f"import ddpg_helpers.cli, benchmarks.bench\nimport pytest\nsys.exit(pytest.main({collect!r}))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "tests collected" in done.stdout
