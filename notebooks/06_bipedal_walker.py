@@ -359,6 +359,12 @@ print(Critic(24, 4, 256, (256,), layer_norm=True).norms)
 # first reached 300 after 800k on one seed). Seed 2 stops at 298.5: its run kept the nets of
 # 220,585 steps, whose longer look beat that of its last nets, which fall now and then.
 #
+# Those runs trained before each reset made a new Box2D world (docs/walker.md). Trained again
+# since, on a CPU: seeds 1 to 4 at 313.5, 314.6, 302.7 (4 falls) and 322.8, the median first
+# evaluation at 300 after 148,467 env steps, and seed 0, the seed this notebook trains, at 268.7:
+# it stood still until about 190,000 env steps before it began to walk. On a GPU the same seed
+# draws other random numbers, so it trains another run.
+#
 # An env step now costs two updates, so on a CPU a 300k-step run takes about twice as long. Per
 # second of training the two recipes were level on seed 0 until the 3-step one stopped improving
 # (268.0 after 2,852 s against 267.9 after 2,575 s); it then stayed near 270, and the new one went
