@@ -26,8 +26,8 @@
 #
 # **How long this takes.** A full run of either algorithm here is 300,000 env steps (where the
 # TD3 runs measured below reached 300), each followed by two gradient updates of nets with two
-# layers of 256 units. On one core of a 2-core CPU, beside another run, TD3 took 44 minutes on
-# one machine and two to two and a half hours on another (BENCHMARKS.md). On Colab choose
+# layers of 256 units. On one core of a 2-core CPU, beside another run, TD3 took 44 to 49 minutes
+# on one machine and two to two and a half hours on another (BENCHMARKS.md). On Colab choose
 # **Runtime > Change runtime type > GPU** before you start, save the runs to Google Drive, and
 # resume after a disconnect (both explained below). Or set `TRAIN = False` below and look at runs
 # you trained before, or at the walker the project ships (`trained/walker-td3`; the README says

@@ -141,6 +141,12 @@ def gpu_check_commands() -> list[list[str]]:
     return [words[3:] for words in lines]  # part SECONDS LOG COMMAND...
 
 
+def gpu_check_test_paths() -> list[str]:
+    """The test files the GPU check's pytest part names."""
+    tests = next(c for c in gpu_check_commands() if c[:3] == ["python3", "-m", "pytest"])
+    return [a for a in tests if a.startswith("tests/")]
+
+
 def test_every_part_of_the_gpu_check_parses_here_before_it_costs_device_time():
     commands = gpu_check_commands()
     benches = [c for c in commands if c[:2] == ["python3", "benchmarks/bench.py"]]
@@ -148,8 +154,7 @@ def test_every_part_of_the_gpu_check_parses_here_before_it_costs_device_time():
     for command in benches:
         args = [a for a in command[2:] if a != '"${compiled[@]}"'] + ["--no-compiled"]
         bench.parser().parse_args(args)  # exits (fails the test) on a flag bench.py does not have
-    tests = next(c for c in commands if c[:3] == ["python3", "-m", "pytest"])
-    for path in (a for a in tests if a.startswith("tests/")):
+    for path in gpu_check_test_paths():
         assert (ROOT / path).is_file(), path
     preset = [c for c in benches if "--preset" in c]
     assert preset and all("walker-td3" in c for c in preset)  # the walker preset as it trains is timed
@@ -161,9 +166,7 @@ its prepare script carries neither."""
 
 
 def test_the_gpu_check_imports_without_the_notebook_packages():
-    tests = next(c for c in gpu_check_commands() if c[:3] == ["python3", "-m", "pytest"])
-    paths = [a for a in tests if a.startswith("tests/")]
-    collect = ["--collect-only", "-q", "-p", "no:nbval", "-p", "no:cacheprovider", *paths]
+    collect = ["--collect-only", "-q", "-p", "no:nbval", "-p", "no:cacheprovider", *gpu_check_test_paths()]
     script = (f"import sys\nfor name in {NOTEBOOK_ONLY!r}:\n    sys.modules[name] = None  # import fails\n"
               f"import ddpg_helpers.cli, benchmarks.bench\nimport pytest\nsys.exit(pytest.main({collect!r}))")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
