@@ -448,9 +448,11 @@ def main(argv=None):
         blogs_loop = config.updates_per_step == 1 and config.n_step == 1 and not config.critic_layer_norm
         if config.algo == "ddpg" and blogs_loop:
             # The ratios are against the blog's loop with one thread, the setting that suits it best
-            # on a small CPU; with torch's default thread count it is shown too, as a user would run it.
-            impls = {BASE: Naive(config, device, threads=1),
-                     f"naive, {DEFAULT_THREADS} threads (torch default)": Naive(config, device)}
+            # on a small CPU; with torch's default thread count it is shown too, as a user would run it
+            # (where that default is more than one thread: else the two rows would be one loop twice).
+            impls = {BASE: Naive(config, device, threads=1)}
+            if DEFAULT_THREADS > 1:
+                impls[f"naive, {DEFAULT_THREADS} threads (torch default)"] = Naive(config, device)
         for mode in modes_for(device, compiled=not args.no_compiled):
             impls[MODES[mode]] = Ours(make_config(**{**config.to_dict(), "compile": mode}), args.chunk)
         revisions = {}
