@@ -245,7 +245,7 @@ else:
 # Measured with these settings on a CPU (seed 0, BENCHMARKS.md): over 300,000 env steps DDPG's
 # evaluations went from 249 up to 261, down to 19 and back to 266, and ended at 57; none reached
 # 300. The nets it kept walked past 300 in 80 of 100 episodes and fell in the other 20. Seeds 1
-# and 2 reached no 300 either, and their kept nets fell in 14 and 44 of 100.
+# to 4 reached no 300 either, and their kept nets fell in 14, 44, 31 and 21 of 100.
 
 # %%
 if TRAIN:
