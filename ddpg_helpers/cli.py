@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="env seed of the first episode (then seed+1, ...)")
     ev.add_argument("--env", help="refuse the checkpoint unless it was trained on this env")
     ev.add_argument("--device", default="auto")
+    ev.add_argument("--threads", type=int, default=1,
+                    help="CPU threads for torch (default: 1, as in training: as fast as two on an idle 2-core CPU, "
+                         "8-12x faster beside a busy core, benchmarks/threads.py --evaluate; 0: torch's default)")
     ev.add_argument("--best", action="store_true", help="the run's best evaluated nets, not its last")
     ev.add_argument("--gif", type=Path, help="also record the first episode to this GIF")
     ev.add_argument("--gif-fps", type=int, default=25)
@@ -166,6 +169,12 @@ def cmd_evaluate(args) -> dict:
     for flag in ("episodes", "gif_fps", "gif_stride"):
         if getattr(args, flag) <= 0:
             raise DDPGError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
+    if args.threads < 0:
+        raise DDPGError(f"--threads must not be negative, got {args.threads}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     agent, config, _ = training.load_agent(args.run, env_id=args.env, device=args.device, best=args.best)
     env = make_env(config.env_id)
     returns = evaluate(agent, env, args.episodes, args.seed, config.max_episode_steps)

@@ -172,3 +172,33 @@ def test_the_gpu_check_imports_without_the_notebook_packages():
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "tests collected" in done.stdout
+
+
+def test_threads_evaluate_plays_the_shipped_agent_at_its_thread_count():
+    from benchmarks import threads
+
+    before = torch.get_num_threads()
+    try:
+        impl = threads.Evaluating(threads.SHIPPED["mcc"], 1)
+        torch.set_num_threads(2)
+        steps = impl.run(150)
+        assert torch.get_num_threads() == 1
+        assert steps >= 150 and impl.seed >= 1  # whole episodes, env seeds 0, 1, ...
+        first = impl.seed
+        assert impl.run(1) >= 1 and impl.seed == first + 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_threads_evaluate_prints_one_table_per_env(capsys):
+    from benchmarks import threads
+
+    before = torch.get_num_threads()
+    try:
+        threads.main(["--evaluate", "--envs", "mcc", "--threads", "1", "--chunk", "100", "--repeats", "1"])
+    finally:
+        torch.set_num_threads(before)
+    out = capsys.readouterr().out
+    assert "evaluating trained/mcc" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 1 |")]
+    assert len(rows) == 1 and float(rows[0].split("|")[2].split()[0]) > 0

@@ -60,6 +60,25 @@ def test_evaluate_prints_one_json_line(run, tmp_path):
     assert gif.read_bytes()[:6] == b"GIF89a"
 
 
+def test_evaluate_keeps_to_its_thread_count(run, capsys):
+    """Like training, evaluate runs on one CPU thread unless told otherwise: at torch's default it
+    is many times slower beside a busy core (BENCHMARKS.md, "Thread count on a 2-core CPU")."""
+    import torch
+
+    from ddpg_helpers.cli import main
+
+    out, _ = run
+    before = torch.get_num_threads()
+    try:
+        for threads, expected in ((None, 1), ("2", 2), ("0", 2)):  # 0 leaves torch's count as it is
+            torch.set_num_threads(2)
+            assert main(["evaluate", str(out), "--episodes", "1"] + (["--threads", threads] if threads else [])) == 0
+            assert torch.get_num_threads() == expected
+            assert json.loads(capsys.readouterr().out)["episodes"] == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_every_config_field_has_a_flag():
     from dataclasses import fields
 
@@ -113,6 +132,7 @@ def test_bad_checkpoints(run, tmp_path):
     assert_one_line_error(cli("evaluate", out, "--episodes", "0"), "--episodes must be positive")
     assert_one_line_error(cli("evaluate", out, "--gif", tmp_path / "x.gif", "--gif-stride", "0"),
                           "--gif-stride must be positive")
+    assert_one_line_error(cli("evaluate", out, "--threads", "-1"), "--threads must not be negative")
     foreign = tmp_path / "foreign.pt"
     import torch
 
