@@ -88,6 +88,21 @@ def atomic_write(path: str | Path, write) -> None:
         raise
 
 
+def check_writable(path: str | Path) -> None:
+    """Refuse, with a one-line DDPGError, a file `atomic_write` could not write: so a long job
+    (a 100-episode evaluation before its GIF) learns it before it starts, not at its end."""
+    path = Path(path)
+    if path.is_dir():
+        raise DDPGError(f"cannot write {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise DDPGError(f"cannot write {path}: {e.strerror}") from None
+
+
 def save(path: str | Path, payload: dict) -> None:
     """Write a checkpoint dict (tensors, numbers, strings, lists, dicts only)."""
     atomic_write(path, lambda tmp: torch.save({"format": FORMAT, **payload}, tmp))

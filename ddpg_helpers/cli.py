@@ -36,7 +36,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(Config):
         hint = hints[f.name]
         flag = "--env" if f.name == "env_id" else "--" + f.name.replace("_", "-")
-        help_text = f"{docs.get(f.name, '')} (default: {f.default})"
+        doc = docs.get(f.name, "")
+        help_text = doc if "(default: " in doc else f"{doc} (default: {f.default})"
         if isinstance(hint, types.UnionType):  # `X | None`
             hint = next(a for a in typing.get_args(hint) if a is not type(None))
         if typing.get_origin(hint) is Literal:
@@ -169,8 +170,13 @@ def cmd_evaluate(args) -> dict:
     for flag in ("episodes", "gif_fps", "gif_stride"):
         if getattr(args, flag) <= 0:
             raise DDPGError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
-    if args.threads < 0:
-        raise DDPGError(f"--threads must not be negative, got {args.threads}")
+    for flag in ("seed", "threads"):
+        if getattr(args, flag) < 0:
+            raise DDPGError(f"--{flag} must not be negative, got {getattr(args, flag)}")
+    if args.gif is not None:
+        from .checkpoint import check_writable
+
+        check_writable(args.gif)
     if args.threads:
         import torch
 
@@ -188,7 +194,10 @@ def cmd_evaluate(args) -> dict:
         render_env = make_env(config.env_id, render_mode="rgb_array")
         episode = run_episode(agent, render_env, args.seed, record=True, frame_stride=args.gif_stride,
                                        max_steps=config.max_episode_steps)
-        save_gif(episode.frames, args.gif, fps=args.gif_fps)
+        try:
+            save_gif(episode.frames, args.gif, fps=args.gif_fps)
+        except OSError as e:
+            raise DDPGError(f"cannot write {args.gif}: {e.strerror}") from None
         result["gif"] = str(args.gif)
         result["gif_return"] = episode.total_return
     return result

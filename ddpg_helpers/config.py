@@ -6,6 +6,7 @@ The command line (`python -m ddpg_helpers train --help`) and the notebooks are b
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Literal
@@ -129,9 +130,13 @@ class Config:
                      "policy_delay", "sigma_decay", "actor_lr", "critic_lr"):
             if getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
+        for f in dataclasses.fields(self):  # nan and inf pass every comparison below, or fail it unhelpfully
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DDPGError(f"{f.name} must be a finite number, got {value}")
         for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "learning_starts", "threads",
                      "confirm_episodes", "keep_episodes", "policy_noise", "noise_clip", "critic_weight_decay",
-                     "actor_preact_l2"):
+                     "actor_preact_l2", "seed", "sigma_start", "sigma_end", "noise_theta"):
             if getattr(self, name) < 0:
                 raise DDPGError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("total_steps", "max_episode_steps"):
@@ -146,6 +151,11 @@ class Config:
         for name, most in most_episodes.items():
             if getattr(self, name) > most:
                 raise DDPGError(f"{name} must be at most {most}, got {getattr(self, name)}")
+        sizes = {"actor_hidden": self.actor_hidden, "critic_state_hidden": (self.critic_state_hidden,),
+                 "critic_hidden": self.critic_hidden}
+        for name, layers in sizes.items():
+            if any(n <= 0 for n in layers):
+                raise DDPGError(f"{name} must be positive layer sizes, got {getattr(self, name)}")
         if self.memory_size < self.batch_size:
             raise DDPGError(f"memory_size ({self.memory_size}) must hold at least one batch ({self.batch_size})")
         if not 0 < self.gamma <= 1 or not 0 < self.tau <= 1:
@@ -190,7 +200,7 @@ PRESETS: dict[str, dict] = {
         actor_hidden=(256, 256), critic_state_hidden=256, critic_hidden=(256,),
         warmup_steps=10_000, learning_starts=10_000, noise="gaussian", sigma_start=0.1, sigma_end=0.1,
         eval_every=25, eval_episodes=10, checkpoint_every=10,
-        # Not the Zoo's: keeps the actor out of tanh's flat tails, where it stops learning (README, notebook 6).
+        # Not the Zoo's: keeps the actor out of tanh's flat tails, where it stops learning (docs/walker.md, notebook 6).
         actor_preact_l2=1e-3,
         # Not the Zoo's: 3-step returns. On seeds 0-2 the evaluations reached the one-step runs'
         # levels in about half the env steps (BENCHMARKS.md, "BipedalWalker over several seeds").

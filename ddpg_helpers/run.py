@@ -45,6 +45,8 @@ def checkpoint_file(path: str | Path, best: bool = False) -> Path:
     """A run folder means its checkpoint (or its best nets); a file means itself."""
     path = Path(path)
     if not path.is_dir():
+        if not path.exists():
+            raise DDPGError(f"no checkpoint at {path}")
         if best:
             raise DDPGError(f"the best nets are kept in a run folder; {path} is a file")
         return path
@@ -55,7 +57,8 @@ def load(path: str | Path, best: bool = False) -> dict:
     """The payload of a run folder's checkpoint (or best nets), or of a checkpoint file."""
     file = checkpoint_file(path, best)
     if best and not file.is_file():
-        raise DDPGError(f"{Path(path)} holds no best nets ({BEST}): it has not evaluated its nets yet")
+        raise DDPGError(f"{Path(path)} holds no best nets ({BEST}): it has not evaluated its nets yet, "
+                        "or it was trained before runs kept them")
     return checkpoint.load(file)
 
 
@@ -103,7 +106,10 @@ class Run:
         if overwrite:
             for f in self.snapshots():
                 f.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DDPGError(f"cannot make the run folder {self.path}: {e.strerror}") from None
         return self
 
     def remove_stale(self) -> None:
@@ -195,6 +201,8 @@ class Run:
         `best`: the agent is the nets the run kept at its best evaluation (`best.pt`), not its last
         ones, and the final nets' recorded episode is left out."""
         dest = Run(dest)
+        if not self.path.is_dir():
+            raise DDPGError(f"{self.path} is not a run folder")
         if not self.is_finished():
             raise DDPGError(f"{self.path} is not a finished run (no {SUMMARY}): finish it first with "
                             f"train --resume {self.path}")

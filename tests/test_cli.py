@@ -115,11 +115,22 @@ def test_refuses_to_overwrite_a_run(run):
     (["--eval-episodes", "1001"], "eval_episodes must be at most 1000"),  # into the confirmation's seeds
     (["--confirm-episodes", "1001"], "confirm_episodes must be at most 1000"),  # into the longer look's
     (["--init-from", "no/such/run"], "no checkpoint at"),
+    (["--seed", "-1"], "seed must not be negative"),
+    (["--sigma-start", "-1"], "sigma_start must not be negative"),
+    (["--target-return", "nan"], "target_return must be a finite number"),
+    (["--critic-hidden", "128", "0"], "critic_hidden must be positive layer sizes"),
 ])
 def test_bad_training_input(tmp_path, args, needle):
     out = tmp_path / "never"
     assert_one_line_error(cli("train", *TINY, *args, "--out", out), needle)
     assert not out.exists()  # nothing half-written
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("kept")
+    assert_one_line_error(cli("train", *TINY, "--out", a_file / "run"), "cannot make the run folder")
+    assert a_file.read_text() == "kept"
 
 
 def test_bad_checkpoints(run, tmp_path):
@@ -133,6 +144,11 @@ def test_bad_checkpoints(run, tmp_path):
     assert_one_line_error(cli("evaluate", out, "--gif", tmp_path / "x.gif", "--gif-stride", "0"),
                           "--gif-stride must be positive")
     assert_one_line_error(cli("evaluate", out, "--threads", "-1"), "--threads must not be negative")
+    assert_one_line_error(cli("evaluate", out, "--seed", "-1"), "--seed must not be negative")
+    assert_one_line_error(cli("evaluate", out, "--gif", tmp_path), "it is a folder")  # before any episode
+    assert_one_line_error(cli("evaluate", tmp_path / "missing", "--best"), "no checkpoint at")
+    assert_one_line_error(cli("export", tmp_path / "missing", tmp_path / "copy"), "is not a run folder")
+    assert not (tmp_path / "copy").exists()
     foreign = tmp_path / "foreign.pt"
     import torch
 
