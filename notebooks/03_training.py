@@ -75,7 +75,7 @@ config = Config(
     sigma_start=1.0,  # exploration noise scale in the first episode ...
     sigma_end=0.3,  # ... decaying towards this ...
     sigma_decay=30,  # ... by a factor e every 30 episodes
-    target_return=None,  # 90: stop at the first noise-free evaluation that reaches the flag (see the curve below)
+    target_return=None,  # 90: stop once an evaluation reaches the flag and fresh episodes confirm it (see below)
     seed=0,
 )
 config = dh.budget(config)

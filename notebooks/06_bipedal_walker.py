@@ -153,8 +153,8 @@ env.close()
 # flag. For the walker the package has a preset, `PRESETS["BipedalWalker-v3"]`, taken from the
 # tuned TD3 settings of the RL Baselines3 Zoo: a 200,000-transition memory, gamma 0.98, 10,000
 # random warm-up steps, a small constant Gaussian noise. Its nets (two layers of 256 units) and
-# batch (128) are smaller than the Zoo's (400 and 300 units, 256): on a CPU an update costs about
-# 2.5 times less (BENCHMARKS.md), and on a CPU the updates are nearly all of the training time.
+# batch (128) are smaller than the Zoo's (400 and 300 units, 256): on a CPU the loop runs about
+# 2.2 times the env steps/s (BENCHMARKS.md), and on a CPU the updates are nearly all of the training time.
 # Four settings are not the Zoo's: `actor_preact_l2`, a small penalty on the actor explained below,
 # without which the walkers trained here stopped improving short of 300; `n_step` 3, the
 # 3-step returns explained below, with which they walked as well in about half the env steps; and
@@ -195,10 +195,10 @@ print(f"\neach run: {td3_config.total_steps:,} env steps (or {td3_config.episode
 # chosen on the evaluation seeds (10000 and up), and `load_agent(run, best=True)`,
 # `dh.record_walk(run, best=True)` or `python -m ddpg_helpers evaluate RUN --best` play them.
 # Ten episodes can flatter nets that fall one time in twenty, so the preset's `keep_episodes=100`
-# plays nets that beat the kept ones 100 more episodes (env seeds 12000 and up, 30-45 s on a
-# CPU core), and keeps them only if they win there too. In one run (BENCHMARKS.md) nets at 303.0
-# on their 10 episodes scored 272.6 on the 100 and were not kept; on env seeds 0-99 they fell
-# 14 times, the nets kept instead not once.
+# plays nets that beat the kept ones 100 more episodes (env seeds 12000 and up; for the shipped
+# walker about 16 s on an idle CPU core, BENCHMARKS.md), and keeps them only if they win there
+# too. In one run (BENCHMARKS.md) nets at 303.0 on their 10 episodes scored 272.6 on the 100 and
+# were not kept; on env seeds 0-99 they fell 14 times, the nets kept instead not once.
 #
 # A Colab runtime and its disk are deleted when it disconnects, so for a long run set
 # `SAVE_TO_DRIVE = True`: the runs then go to your Google Drive (folder `ddpg-runs`; Colab asks
@@ -208,8 +208,8 @@ print(f"\neach run: {td3_config.total_steps:,} env steps (or {td3_config.episode
 #   finished runs in the runs folder, and the shipped walker where the checkout has one.
 # - `RESUME = True` (the default) continues the checkpoints in the run folders: after a
 #   disconnect, run the notebook again from the top (with `SAVE_TO_DRIVE` as before). A run that
-#   already finished is shown as it is, not trained again; raising `episodes` in the configs above
-#   trains it further. A run folder trained with other settings is refused, not mixed in.
+#   already finished is shown as it is, not trained again; raising `STEPS` above trains it
+#   further. A run folder trained with other settings is refused, not mixed in.
 # - `RESUME = False` starts both runs over and **replaces** what their folders hold.
 #
 # The same from a terminal (or a Colab cell starting with `!`) is the command line's `--resume`,
@@ -310,10 +310,12 @@ for t, reward in enumerate([1.0, 2.0, 3.0, 4.0]):  # a 4-step episode, its last 
 
 # %% [markdown]
 # What it changed on the walker, seed by seed: the noise-free evaluations (10 episodes each) of
-# the preset with one-step targets (the runs in `docs/walker.md`) and with `n_step` 3
-# (`python benchmarks/walker_seeds.py --seeds 0 1 2 --extra "--n-step 3"`, BENCHMARKS.md):
+# the preset with one-step targets (the runs in `docs/walker.md`) and with `n_step` 3, both
+# with one update per env step, before the next section's changes joined the preset
+# (`python benchmarks/walker_seeds.py --seeds 0 1 2 --extra "--n-step 3 --updates-per-step 1
+# --no-critic-layer-norm"` trains the 3-step runs' recipe today, BENCHMARKS.md):
 #
-# | seed | one-step (`--n-step 1`) | 3-step (the preset now) |
+# | seed | one-step (`--n-step 1`) | 3-step (`--n-step 3`) |
 # |---:|---|---|
 # | 0 | 174.6 at 284k, 244.4 at 343k, 263.5 at 428k | 237.4 at 118k, 263.0 at 175k, 270.5 at 300k |
 # | 1 | 221.7 at 216k, 290.8 at 354k, 300.5 at 678k | 228.2 at 115k, 278.0 at 183k, 300.8 at 318k (past 300k) |
@@ -458,7 +460,7 @@ for label, run in shown.items():
 # ## Why a walker stops getting better: a saturated actor
 #
 # Without `actor_preact_l2`, a TD3 walker that reaches the far end can stay a little under 300
-# for hundreds of thousands of steps (the README has such a run: 278 after 1M steps). The reason
+# for hundreds of thousands of steps (`docs/walker.md` has such a run: 278 after 1M steps). The reason
 # is in the actor's last line, `tanh(z)`. The walker pays for torque, 0.00035 * 80 * |a| per
 # joint per step (`dh.walker_torque_cost`, printed above for each episode): a walk to the far end
 # earns about 364, and its score is what the torque leaves of that, so less torque, or fewer
@@ -536,10 +538,11 @@ else:
 # %% [markdown]
 # ## Going further
 #
-# - Train longer: raise `episodes` in the configs and run the notebook again, or
-#   `python -m ddpg_helpers train --resume RUN --episodes 3000`.
+# - Train longer: raise `STEPS` and run the notebook again (the runs go on from their
+#   checkpoints), or `python -m ddpg_helpers train --resume RUN --total-steps 500000`. The
+#   preset's seed 0 first reached 300 at 485,211 env steps (BENCHMARKS.md).
 # - Stop at "solved": `python -m ddpg_helpers train --env BipedalWalker-v3 --algo td3
-#   --target-return 300` stops at the first noise-free evaluation whose mean reaches 300 (raise
-#   `--eval-episodes` so that one lucky evaluation cannot stop the run).
+#   --target-return 300` stops at the first noise-free evaluation whose mean reaches 300 once 100
+#   fresh episodes (`--confirm-episodes`) confirm it, so one lucky evaluation cannot stop the run.
 # - Other seeds: RL results vary a lot from seed to seed; `--seed 1`, `--seed 2`, ... give a
 #   fairer comparison of DDPG and TD3 than one run each.
