@@ -1,6 +1,7 @@
 """The notebooks as files: paired with jupytext, in sync, stored without outputs, one install cell.
 
-Running them is nbval's job: `DDPG_QUICK=1 python -m pytest --nbval-lax notebooks/`.
+Running them is nbval's job: `DDPG_QUICK=1 python -m pytest --nbval-lax notebooks/`; here only
+notebook 4 runs once more, on a run folder the shipped agents do not cover.
 """
 
 from __future__ import annotations
@@ -87,3 +88,27 @@ def test_setup_colab_script_is_valid_bash_and_leaves_torch_alone():
     text = script.read_text()
     assert "-r requirements.txt" in text
     assert not re.search(r"pip install[^\n]*\btorch\b", text), "Colab's torch must not be reinstalled"
+
+
+def test_notebook_4_watches_a_run_that_kept_no_final_episode(tmp_path, monkeypatch):
+    # A run trained with record_final=False has no final_episode.npz and no final return in its
+    # summary: notebook 4 replays the episode and plots the replay instead.
+    nbclient = pytest.importorskip("nbclient")  # requirements-dev.txt installs it
+    from conftest import TINY
+
+    from ddpg_helpers.run import FINAL_EPISODE
+
+    run = tmp_path / "no-final"
+    dh.train(dh.Config(**TINY), run, progress=False)
+    assert not (run / FINAL_EPISODE).exists() and dh.Run(run).final_episode() is None
+    path = NOTEBOOKS / "04_watching_the_agent.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    [cell] = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith("RUN = None")]
+    cell.source = cell.source.replace("RUN = None", f"RUN = {str(run)!r}", 1)
+    monkeypatch.setenv("DDPG_QUICK", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"run: {run}" in text and "final noise-free episode: not recorded" in text
+    assert "replayed: return" in text and "recorded: return" not in text
