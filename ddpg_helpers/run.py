@@ -199,7 +199,8 @@ class Run:
         unless `keep_memory`, without the replay memory), and the run's other files.
 
         `best`: the agent is the nets the run kept at its best evaluation (`best.pt`), not its last
-        ones, and the final nets' recorded episode is left out."""
+        ones; the final nets' recorded episode and its return are left out, and the summary says
+        `"nets": "best"` (its final_* figures are still the run's last evaluation)."""
         dest = Run(dest)
         if not self.path.is_dir():
             raise DDPGError(f"{self.path} is not a run folder")
@@ -224,9 +225,13 @@ class Run:
         left_out = (CHECKPOINT, SUMMARY, FINAL_EPISODE) if best else (CHECKPOINT, SUMMARY)
         copies = [(self.path / f, dest.path / f) for f in FILES if f not in left_out]
         copies += [(s, dest.snapshot_dir / s.name) for s in (self.snapshots() if snapshots else [])]
-        for source, target in [*copies, (self.path / SUMMARY, dest.path / SUMMARY)]:
+        for source, target in copies:
             if source.exists():
                 checkpoint.atomic_write(target, lambda tmp, source=source: shutil.copyfile(source, tmp))
+        summary = self.summary()
+        if best:
+            summary.pop("final_episode_return", None)
+        dest.write_summary({**summary, "nets": "best" if best else "last"})
         return dest
 
 

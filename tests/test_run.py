@@ -74,6 +74,9 @@ def test_an_export_of_the_best_nets_holds_the_kept_nets_not_the_last(tmp_path, t
     assert not all(torch.equal(exported["actor"][k], last["actor"][k]) for k in kept["actor"])
     assert torch.equal(exported["memory"]["data"], last["memory"]["data"])  # the states the run visited
     assert not (dest.path / FINAL_EPISODE).exists()  # the last nets' episode, not the exported ones'
+    summary = dest.summary()
+    assert summary["nets"] == "best" and "final_episode_return" not in summary
+    assert summary["best_episode"] == 1 and summary["final_eval_mean"] == run.summary()["final_eval_mean"]
     agent, _, _ = load_agent(dest.path)  # what `evaluate` and the notebooks load
     assert all(torch.equal(p, kept["actor"][k]) for k, p in agent.actor.state_dict().items())
 
