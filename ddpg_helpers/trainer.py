@@ -207,18 +207,24 @@ class Trainer:
         from tqdm.auto import tqdm
 
         c = self.config
-        bar = tqdm(total=c.episodes, initial=self.episode, disable=not progress, desc=f"{c.algo} {c.env_id}",
-                   unit="ep", dynamic_ncols=True)
+        # A step cap (the walker's runs) counts env steps: episodes then vary from 40 to 1,600 steps,
+        # and an episode count would give neither the progress nor the time left.
+        by_steps = c.total_steps is not None
+        total, initial = (c.total_steps, self.env_steps) if by_steps else (c.episodes, self.episode)
+        bar = tqdm(total=total, initial=initial, disable=not progress, desc=f"{c.algo} {c.env_id}",
+                   unit="step" if by_steps else "ep", unit_scale=by_steps, dynamic_ncols=True)
         try:
             if c.eval_every and self.episode and self.episode % c.eval_every == 0 and not self.evaluated:
                 # A stop came before this episode's evaluation: do it now.
                 if self.evaluate_between_episodes(run, should_stop) and run is not None:
                     run.save_checkpoint(self.state())
             while not self.done:
-                start = time.perf_counter()
+                start, steps_before = time.perf_counter(), self.env_steps
                 self.train_episode()
                 self.history["wall_time"].append(self.wall_time + time.perf_counter() - start)
                 postfix = {"return": f"{self.history['return'][-1]:.1f}", "sigma": f"{self.history['sigma'][-1]:.2f}"}
+                if by_steps:
+                    postfix = {"ep": self.episode, **postfix}
                 stopping = should_stop is not None and should_stop()
                 kept = False
                 if c.eval_every and self.episode % c.eval_every == 0 and not stopping:
@@ -236,13 +242,13 @@ class Trainer:
                 if run is not None and c.snapshot_every and self.episode % c.snapshot_every == 0:
                     run.save_snapshot(self.state(with_memory=False))
                 bar.set_postfix(postfix, refresh=False)
-                bar.update(1)
+                bar.update(self.env_steps - steps_before if by_steps else 1)
                 if stopping:
                     raise Interrupted(f"stopped after episode {self.episode}")
                 if callback is not None:
                     callback(self)
-            if self.episode < c.episodes:  # stopped early: the bar ends where the run did, not midway
-                bar.total = self.episode
+            if bar.n < bar.total:  # stopped early: the bar ends where the run did, not midway
+                bar.total = bar.n
                 bar.set_description_str(f"{c.algo} {c.env_id} (done)")
         finally:
             bar.close()

@@ -236,11 +236,11 @@ else:
 # %% [markdown]
 # ## DDPG on the walker
 #
-# The progress bar shows the last training episode's return (with noise) and the latest
-# noise-free evaluation (every 25 episodes, 10 episodes each); the plot under it is redrawn every
-# 10 episodes. Early returns near -100 are falls. Do not expect a steady climb: DDPG's critic
-# overestimates the value of the actions its actor picks, the actor exploits those errors, and
-# the walker can lose a gait it had found.
+# The progress bar counts env steps up to `STEPS` and shows the episode, the last training
+# episode's return (with noise) and the latest noise-free evaluation (every 25 episodes, 10
+# episodes each); the plot under it is redrawn every 10 episodes. Early returns near -100 are
+# falls. Do not expect a steady climb: DDPG's critic overestimates the value of the actions its
+# actor picks, the actor exploits those errors, and the walker can lose a gait it had found.
 #
 # Measured with these settings on a CPU (seed 0, BENCHMARKS.md): over 300,000 env steps DDPG's
 # evaluations went from 249 up to 261, down to 19 and back to 266, and ended at 57; none reached

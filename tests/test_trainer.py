@@ -297,3 +297,11 @@ def test_a_cpu_run_flushes_denormals_to_zero(tiny_config):
         assert (torch.tensor([1e-30]) * 2).item() == pytest.approx(2e-30)  # a normal float is untouched
     finally:
         torch.set_flush_denormal(False)
+
+
+@pytest.mark.parametrize("cap, shows", [(None, "2/2 ["), (150, "150/150 [")])
+def test_the_progress_bar_counts_what_the_run_is_capped_by(tiny_config, capsys, cap, shows):
+    # Episodes without a step cap; env steps with one (the walker's runs), however many episodes that takes.
+    train(dataclasses.replace(tiny_config, episodes=2 if cap is None else 50, total_steps=cap), progress=True)
+    bar = capsys.readouterr().err.split("\r")[-1]
+    assert shows in bar and ("step/s" in bar) == (cap is not None) and ("ep=" in bar) == (cap is not None)
