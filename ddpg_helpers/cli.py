@@ -173,15 +173,15 @@ def cmd_evaluate(args) -> dict:
     for flag in ("seed", "threads"):
         if getattr(args, flag) < 0:
             raise DDPGError(f"--{flag} must not be negative, got {getattr(args, flag)}")
-    if args.gif is not None:
-        from .checkpoint import check_writable
-
-        check_writable(args.gif)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     agent, config, _ = training.load_agent(args.run, env_id=args.env, device=args.device, best=args.best)
+    if args.gif is not None:  # before the episodes: a long evaluation learns it at once, not at its end
+        from .checkpoint import check_writable
+
+        check_writable(args.gif)
     env = make_env(config.env_id)
     returns = evaluate(agent, env, args.episodes, args.seed, config.max_episode_steps)
     result = {"env_id": config.env_id, "algo": config.algo, "nets": "best" if args.best else "last",

@@ -231,7 +231,7 @@ class Run:
         summary = self.summary()
         if best:
             summary.pop("final_episode_return", None)
-        dest.write_summary({**summary, "nets": "best" if best else "last"})
+        dest.write_summary({**summary, "nets": "best" if best else summary.get("nets", "last")})  # an export's export
         return dest
 
 

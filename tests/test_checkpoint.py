@@ -107,7 +107,7 @@ def test_a_run_stopped_at_its_target_resumes_only_past_a_new_target(tmp_path):
     assert first.history["episode"] == [0]  # any return beats -1e9: it stopped after one episode
     with pytest.raises(DDPGError, match="reached its target return"):
         resume(out, progress=False, episodes=3)
-    more = resume(out, progress=False, target_return=1e9)
+    more = resume(out, progress=False, target_return=float("inf"))  # inf: no target
     assert more.history["episode"] == [0, 1, 2] and not more.summary["solved"]
 
 

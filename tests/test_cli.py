@@ -118,6 +118,7 @@ def test_refuses_to_overwrite_a_run(run):
     (["--seed", "-1"], "seed must not be negative"),
     (["--sigma-start", "-1"], "sigma_start must not be negative"),
     (["--target-return", "nan"], "target_return must be a finite number"),
+    (["--target-return=-inf"], "target_return must be a finite number"),  # inf is allowed: no target
     (["--critic-hidden", "128", "0"], "critic_hidden must be positive layer sizes"),
 ])
 def test_bad_training_input(tmp_path, args, needle):
@@ -147,6 +148,9 @@ def test_bad_checkpoints(run, tmp_path):
     assert_one_line_error(cli("evaluate", out, "--seed", "-1"), "--seed must not be negative")
     assert_one_line_error(cli("evaluate", out, "--gif", tmp_path), "it is a folder")  # before any episode
     assert_one_line_error(cli("evaluate", tmp_path / "missing", "--best"), "no checkpoint at")
+    assert_one_line_error(cli("evaluate", tmp_path / "missing", "--gif", tmp_path / "new" / "x.gif"),
+                          "no checkpoint at")
+    assert not (tmp_path / "new").exists()  # the GIF's folder is made only for a run that loads
     assert_one_line_error(cli("export", tmp_path / "missing", tmp_path / "copy"), "is not a run folder")
     assert not (tmp_path / "copy").exists()
     foreign = tmp_path / "foreign.pt"

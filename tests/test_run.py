@@ -77,6 +77,7 @@ def test_an_export_of_the_best_nets_holds_the_kept_nets_not_the_last(tmp_path, t
     summary = dest.summary()
     assert summary["nets"] == "best" and "final_episode_return" not in summary
     assert summary["best_episode"] == 1 and summary["final_eval_mean"] == run.summary()["final_eval_mean"]
+    assert dest.export(tmp_path / "again").summary()["nets"] == "best"  # a copy of the copy holds the same nets
     agent, _, _ = load_agent(dest.path)  # what `evaluate` and the notebooks load
     assert all(torch.equal(p, kept["actor"][k]) for k, p in agent.actor.state_dict().items())
 
