@@ -69,7 +69,7 @@ run = dh.choose_run(RUN, dh.runs_dir(use_drive=USE_DRIVE))
 shipped = dh.is_shipped(run)
 summary = dh.load_summary(run)
 print(f"run: {run}" + (" (the trained agent the project ships)" if shipped else ""))
-final = summary.get("final_episode_return")  # absent where the run was trained with record_final=False
+final = summary.get("final_episode_return")  # absent with record_final=False and in an export of the best nets
 print(f"{summary['episodes']} training episodes; final noise-free episode: "
       + (f"{final:.1f}" if final is not None else "not recorded"))
 
@@ -84,7 +84,7 @@ print(f"{summary['episodes']} training episodes; final noise-free episode: "
 
 # %%
 agent, config, _ = load_agent(run)
-recorded = dh.Run(run).final_episode()  # None where the run kept no final episode
+recorded = dh.Run(run).final_episode()  # None where the folder kept no final episode (see above)
 env = make_env(config.env_id, render_mode="rgb_array")
 stride = dh.frame_stride_for(len(recorded.actions) if recorded else env.spec.max_episode_steps, max_frames=200)
 
@@ -140,6 +140,6 @@ assert gif.stat().st_size > 0
 fig, axes = plt.subplots(3, 1, figsize=(8, 6), sharex=True)
 shown = recorded or episode
 episode_plots(shown.observations, shown.actions, fps=50, axes=axes,
-              title=f"final noise-free episode: return {shown.total_return:.1f}")
+              title=f"noise-free episode: return {shown.total_return:.1f}")
 plt.tight_layout()
 plt.show()
