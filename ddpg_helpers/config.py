@@ -211,7 +211,7 @@ PRESETS: dict[str, dict] = {
         # levels in about half the env steps (BENCHMARKS.md, "BipedalWalker over several seeds").
         n_step=3,
         # Kept nets judged on 100 more episodes: seed 1's nets kept on their 10-episode 303.1 scored 299.4
-        # over 100 and fell twice (BENCHMARKS.md); a look this long takes about 16 s on an idle CPU core.
+        # over 100 and fell twice (BENCHMARKS.md); a look this long takes 16-23 s on an idle CPU core.
         keep_episodes=100,
         # Not the Zoo's: two updates per env step, with LayerNorm in the critic to keep it steady under
         # them (as in DroQ). Seeds 0-4: 4 of 5 kept nets at 300 or more over 100 episodes, no falls, where the

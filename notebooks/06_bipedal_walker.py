@@ -196,7 +196,7 @@ print(f"\neach run: {td3_config.total_steps:,} env steps (or {td3_config.episode
 # `dh.record_walk(run, best=True)` or `python -m ddpg_helpers evaluate RUN --best` play them.
 # Ten episodes can flatter nets that fall one time in twenty, so the preset's `keep_episodes=100`
 # plays nets that beat the kept ones 100 more episodes (env seeds 12000 and up; for the shipped
-# walker about 16 s on an idle CPU core, BENCHMARKS.md), and keeps them only if they win there
+# walker 16-23 s on an idle CPU core, BENCHMARKS.md), and keeps them only if they win there
 # too. In one run (BENCHMARKS.md) nets at 303.0 on their 10 episodes scored 272.6 on the 100 and
 # were not kept; on env seeds 0-99 they fell 14 times, the nets kept instead not once.
 #
