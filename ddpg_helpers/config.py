@@ -132,13 +132,10 @@ class Config:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
         for f in dataclasses.fields(self):  # nan and inf pass every comparison below, or fail it unhelpfully
             value = getattr(self, f.name)
-            if not (isinstance(value, float) and not math.isfinite(value)):
-                continue
-            if f.name == "target_return":  # inf: a target never reached, the run goes on to its episode or step cap
-                if value != math.inf:
-                    raise DDPGError(f"target_return must be a finite number (or inf: no target), got {value}")
-            else:
-                raise DDPGError(f"{f.name} must be a finite number, got {value}")
+            target = f.name == "target_return"  # inf: a target never reached, the run goes on to its cap
+            if isinstance(value, float) and not math.isfinite(value) and not (target and value == math.inf):
+                allowed = " (or inf: no target)" if target else ""
+                raise DDPGError(f"{f.name} must be a finite number{allowed}, got {value}")
         for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "learning_starts", "threads",
                      "confirm_episodes", "keep_episodes", "policy_noise", "noise_clip", "critic_weight_decay",
                      "actor_preact_l2", "seed", "sigma_start", "sigma_end", "noise_theta"):
