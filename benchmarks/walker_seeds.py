@@ -278,7 +278,7 @@ def verdict(rows: list[dict], episodes: int) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument("--algo", default="td3", choices=["ddpg", "td3"])
+    p.add_argument("--algo", default="td3", choices=["ddpg", "td3", "tqc"])
     p.add_argument("--env", default=WALKER_ID, help="the env (a small one for tests; the preset is the walker's)")
     p.add_argument("--total-steps", type=int, default=300_000, help="env steps of each run")
     p.add_argument("--runs", type=Path, help="folder of the run folders (default: runs/walker-seeds[_RECIPE])")

@@ -1,4 +1,4 @@
-"""The DDPG agent (and TD3, which changes three things in it): nets, optimisers, the update."""
+"""The DDPG agent (TD3 changes three things in it, TQC one more): nets, optimisers, the update."""
 
 from __future__ import annotations
 
@@ -76,6 +76,21 @@ def td_target(reward, terminated, q_next, gamma):
     return reward + gamma * (1.0 - terminated) * q_next
 
 
+def quantile_huber_loss(quantiles: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """TQC's critic loss: each of the N predicted quantiles (batch, N) against every target atom (batch, M).
+
+    Quantile i sits at the probability tau_i = (i + 1/2) / N. Its error to an atom counts with weight
+    tau_i where the atom lies above it and 1 - tau_i where below, so quantile i settles where a
+    fraction tau_i of the atoms lie under it. Huber (quadratic within 1, linear beyond) keeps large
+    errors from dominating, as in QR-DQN.
+    """
+    n = quantiles.shape[-1]
+    tau = (torch.arange(n, device=quantiles.device, dtype=quantiles.dtype) + 0.5) / n
+    pred, atoms = torch.broadcast_tensors(quantiles.unsqueeze(-1), target.unsqueeze(-2))  # (batch, N, M)
+    huber = F.huber_loss(pred, atoms, reduction="none")
+    return ((tau.unsqueeze(-1) - (atoms < pred).to(pred.dtype)).abs() * huber).mean()
+
+
 @torch.no_grad()
 def soft_update(target, online, tau: float) -> None:
     """target <- (1 - tau) * target + tau * online, for all parameters in one fused call.
@@ -93,14 +108,16 @@ class Agent:
     def __init__(self, config: Config, obs_dim: int, act_dim: int, action_low, action_high, device="cpu"):
         self.config = c = config
         self.device = torch.device(device)
-        self.td3 = c.algo == "td3"
+        self.td3 = c.algo in ("td3", "tqc")  # TD3's three changes (TQC keeps them)
+        self.tqc = c.algo == "tqc"
         low = torch.as_tensor(np.asarray(action_low, dtype=np.float32))
         high = torch.as_tensor(np.asarray(action_high, dtype=np.float32))
         self.action_low, self.action_high = low.to(self.device), high.to(self.device)
         self.action_scale = (self.action_high - self.action_low) / 2
 
         def critic():
-            return Critic(obs_dim, act_dim, c.critic_state_hidden, c.critic_hidden, c.critic_layer_norm).to(self.device)
+            return Critic(obs_dim, act_dim, c.critic_state_hidden, c.critic_hidden, c.critic_layer_norm,
+                          c.n_quantiles if self.tqc else 1).to(self.device)
 
         self.actor = Actor(obs_dim, act_dim, c.actor_hidden, low, high).to(self.device)
         self.critic = critic()
@@ -169,17 +186,21 @@ class Agent:
                 next_action = torch.max(torch.min(next_action + noise * self.action_scale, self.action_high),
                                         self.action_low)
             q_next = self.critic_target(batch.next_obs, next_action)
-            if self.td3:  # TD3 change 2: twin critics, bootstrap from the smaller estimate
+            if self.tqc:  # TQC: pool both critics' quantiles, drop the largest (overestimated) ones
+                pooled = torch.cat((q_next, self.critic2_target(batch.next_obs, next_action)), dim=-1)
+                q_next = pooled.sort(dim=-1).values[:, :pooled.shape[-1] - 2 * c.top_quantiles_to_drop]
+            elif self.td3:  # TD3 change 2: twin critics, bootstrap from the smaller estimate
                 q_next = torch.min(q_next, self.critic2_target(batch.next_obs, next_action))
             # n-step returns: `reward` sums the next n rewards, so the bootstrap is discounted by gamma^n.
             gamma = c.gamma if c.n_step == 1 else c.gamma ** batch.steps
             return td_target(batch.reward, batch.terminated, q_next, gamma)
 
     def _update_step(self, batch: Batch, update_actor: bool):
-        y = self.target(batch)
-        critic_loss = F.mse_loss(self.critic(batch.obs, batch.action), y)
+        y = self.target(batch)  # TQC: (batch, atoms) kept after the truncation; else (batch, 1)
+        loss = quantile_huber_loss if self.tqc else F.mse_loss
+        critic_loss = loss(self.critic(batch.obs, batch.action), y)
         if self.td3:
-            critic_loss = critic_loss + F.mse_loss(self.critic2(batch.obs, batch.action), y)
+            critic_loss = critic_loss + loss(self.critic2(batch.obs, batch.action), y)
         self.critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         self.critic_opt.step()
@@ -187,6 +208,7 @@ class Agent:
         if not update_actor:
             return critic_loss.detach(), torch.zeros_like(critic_loss)
         z = self.actor.preactivation(batch.obs)
+        # TQC: the mean over the quantiles is the critic's estimate of Q.
         actor_loss = -self.critic(batch.obs, self.actor.squash(z)).mean()
         if self.config.actor_preact_l2:
             # Keeps tanh out of saturation, where dQ/da no longer reaches the actor's weights.

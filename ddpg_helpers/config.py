@@ -27,8 +27,8 @@ REPORT_SEEDS = 100
 class Config:
     env_id: str = "MountainCarContinuous-v0"
     """gymnasium environment id; its action space must be continuous (Box)"""
-    algo: Literal["ddpg", "td3"] = "ddpg"
-    """'ddpg' (the blog's) or 'td3' (twin critics, target smoothing, delayed actor)"""
+    algo: Literal["ddpg", "td3", "tqc"] = "ddpg"
+    """'ddpg' (the blog's), 'td3' (twin critics, target smoothing, delayed actor) or 'tqc' (TD3 with truncated quantile critics)"""
     seed: int = 0
     """seed for the nets, the noise, the replay sampling and the env resets"""
     episodes: int = 200
@@ -83,6 +83,10 @@ class Config:
     """TD3: clip of that noise"""
     policy_delay: int = 2
     """TD3: critic updates per actor and target update"""
+    n_quantiles: int = 25
+    """TQC: quantiles of the return each of the two critics predicts"""
+    top_quantiles_to_drop: int = 2
+    """TQC: largest quantiles dropped per critic from the pooled target (the truncation against overestimation)"""
     actor_preact_l2: float = 0.0
     """weight of an L2 penalty on the actor's outputs before tanh, part of its logged loss (0: none, as in the blog)"""
     init_from: str | None = None
@@ -127,7 +131,7 @@ class Config:
             if choices and getattr(self, f.name) not in choices:
                 raise DDPGError(f"unknown {f.name} {getattr(self, f.name)!r} (choose {', '.join(map(repr, choices))})")
         for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "n_step",
-                     "policy_delay", "sigma_decay", "actor_lr", "critic_lr"):
+                     "policy_delay", "sigma_decay", "actor_lr", "critic_lr", "n_quantiles"):
             if getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
         for f in dataclasses.fields(self):  # nan and inf pass every comparison below, or fail it unhelpfully
@@ -138,7 +142,7 @@ class Config:
                 raise DDPGError(f"{f.name} must be a finite number{allowed}, got {value}")
         for name in ("eval_every", "checkpoint_every", "snapshot_every", "warmup_steps", "learning_starts", "threads",
                      "confirm_episodes", "keep_episodes", "policy_noise", "noise_clip", "critic_weight_decay",
-                     "actor_preact_l2", "seed", "sigma_start", "sigma_end", "noise_theta"):
+                     "actor_preact_l2", "seed", "sigma_start", "sigma_end", "noise_theta", "top_quantiles_to_drop"):
             if getattr(self, name) < 0:
                 raise DDPGError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("total_steps", "max_episode_steps"):
@@ -158,6 +162,9 @@ class Config:
         for name, layers in sizes.items():
             if any(n <= 0 for n in layers):
                 raise DDPGError(f"{name} must be positive layer sizes, got {getattr(self, name)}")
+        if self.top_quantiles_to_drop >= self.n_quantiles:
+            raise DDPGError(f"top_quantiles_to_drop ({self.top_quantiles_to_drop}) must be less than n_quantiles "
+                            f"({self.n_quantiles}): the target needs quantiles left")
         if self.memory_size < self.batch_size:
             raise DDPGError(f"memory_size ({self.memory_size}) must hold at least one batch ({self.batch_size})")
         if not 0 < self.gamma <= 1 or not 0 < self.tau <= 1:

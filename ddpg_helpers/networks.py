@@ -44,16 +44,17 @@ class Critic(nn.Module):
 
     Leaky ReLU throughout. The blog's Q_net is Critic(n_obs, n_act, state_hidden=64, hidden=(128, 128)).
     With `layer_norm`, each hidden layer is normalised before its activation (LayerNorm, as in DroQ's
-    critic), which keeps a critic steady when it takes several updates per env step.
+    critic), which keeps a critic steady when it takes several updates per env step. With `outputs`
+    N > 1 it predicts N quantiles of the return instead of its mean (TQC's distributional critic).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, state_hidden: int = 64, hidden=(128, 128),
-                 layer_norm: bool = False):
+                 layer_norm: bool = False, outputs: int = 1):
         super().__init__()
         self.state_layer = nn.Linear(obs_dim, state_hidden)
         sizes = [state_hidden + act_dim, *hidden]
         self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        self.out = nn.Linear(sizes[-1], 1)
+        self.out = nn.Linear(sizes[-1], outputs)  # TQC: one output per quantile of the return
         nn.init.uniform_(self.out.weight, -3e-3, 3e-3)
         norm = nn.LayerNorm if layer_norm else (lambda _: nn.Identity())  # Identity: no weights, as before
         self.state_norm = norm(state_hidden)

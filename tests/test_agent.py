@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from ddpg_helpers import Agent, Config, ReplayMemory, soft_update, td_target
+from ddpg_helpers.agent import quantile_huber_loss
+from ddpg_helpers.errors import DDPGError
 from ddpg_helpers.memory import Batch
 
 
@@ -147,6 +149,47 @@ def test_td3_target_takes_the_smaller_critic_and_smooths_within_bounds():
     agent.target(batch)
     assert seen[0].abs().max() <= 1.0 and seen[0].abs().max() > 0.99
 
+
+
+def test_the_quantile_loss_moves_each_quantile_to_its_fraction_of_the_atoms():
+    """Quantile i of N settles where a fraction (i + 1/2) / N of the target atoms lie below it (the atoms
+    are spread far beyond Huber's quadratic zone, where the loss is the pure quantile loss)."""
+    g = torch.Generator().manual_seed(0)
+    atoms = torch.randn(1, 4000, generator=g) * 100
+    quantiles = torch.zeros(1, 5, requires_grad=True)
+    opt = torch.optim.Adam([quantiles], lr=2.0)
+    for _ in range(1500):
+        opt.zero_grad()
+        quantile_huber_loss(quantiles, atoms).backward()
+        opt.step()
+    below = (atoms.unsqueeze(-1) < quantiles.detach()).float().mean(dim=1)
+    torch.testing.assert_close(below, torch.tensor([[0.1, 0.3, 0.5, 0.7, 0.9]]), atol=0.02, rtol=0)
+
+
+def test_tqc_target_pools_both_critics_and_drops_the_largest_quantiles():
+    agent = make_agent(algo="tqc", n_quantiles=4, top_quantiles_to_drop=1, policy_noise=0.0, gamma=0.5)
+    assert agent.critic.out.out_features == agent.critic2.out.out_features == 4
+    with torch.no_grad():  # constant quantiles: critic 1 says (0, 1, 2, 3), critic 2 (10, 11, 12, 13)
+        for net, base in ((agent.critic_target, 0.0), (agent.critic2_target, 10.0)):
+            net.out.weight.zero_()
+            net.out.bias.copy_(torch.arange(4.0) + base)
+    batch = random_batch(n=16)
+    y = agent.target(batch)
+    kept = torch.tensor([0.0, 1.0, 2.0, 3.0, 10.0, 11.0])  # 8 pooled, the 2 largest (1 per critic) dropped
+    torch.testing.assert_close(y, batch.reward + 0.5 * (1 - batch.terminated) * kept)
+
+
+def test_tqc_keeps_td3s_delay_and_learns_a_fixed_batch():
+    agent = make_agent(algo="tqc", policy_delay=2)
+    batch = random_batch()
+    losses = [agent.update(batch) for _ in range(200)]
+    assert [a is None for _, a in losses[:4]] == [False, True, False, True]  # the actor moves every 2nd update
+    assert losses[-1][0] < 0.2 * losses[0][0]
+
+
+def test_tqc_needs_quantiles_left_after_the_truncation():
+    with pytest.raises(DDPGError, match="top_quantiles_to_drop"):
+        Config(algo="tqc", n_quantiles=2, top_quantiles_to_drop=2)
 
 def test_act_returns_numpy_in_bounds():
     agent = make_agent()

@@ -63,8 +63,8 @@ def test_compile_values_name_one_path_per_device():
 WALKER_EXTRAS = dict(n_step=3, critic_layer_norm=True, actor_preact_l2=1e-3)
 
 
-@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS)],
-                         ids=["ddpg", "td3", "td3-walker-extras"])
+@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS), ("tqc", WALKER_EXTRAS)],
+                         ids=["ddpg", "td3", "td3-walker-extras", "tqc-walker-extras"])
 def test_graph_step_run_on_the_cpu_equals_update(algo, extras):
     """The function the graph captures (draw, update step, gather of the actor), run eagerly,
     learns exactly what `update` learns from the same draws."""

@@ -32,3 +32,14 @@ def test_td3_learns_pendulum():
                     target_return=-250.0, record_final=False)
     summary = train(config, progress=False).summary
     assert summary["solved"] and summary["final_eval_mean"] >= -250.0, summary
+
+
+@pytest.mark.slow
+def test_tqc_learns_pendulum():
+    """TQC (TD3 with truncated quantile critics) swings the pendulum up too, with TD3's test settings."""
+    config = Config(env_id="Pendulum-v1", algo="tqc", seed=0, episodes=60, gamma=0.99, tau=0.005, batch_size=128,
+                    memory_size=100_000, critic_lr=1e-3, critic_weight_decay=0.0, warmup_steps=1000,
+                    noise="gaussian", sigma_start=0.1, sigma_end=0.1, eval_every=5, eval_episodes=5,
+                    target_return=-250.0, record_final=False)
+    summary = train(config, progress=False).summary
+    assert summary["solved"] and summary["final_eval_mean"] >= -250.0, summary
