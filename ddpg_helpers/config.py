@@ -28,7 +28,7 @@ class Config:
     env_id: str = "MountainCarContinuous-v0"
     """gymnasium environment id; its action space must be continuous (Box)"""
     algo: Literal["ddpg", "td3", "tqc"] = "ddpg"
-    """'ddpg' (the blog's), 'td3' (twin critics, target smoothing, delayed actor) or 'tqc' (TD3 with truncated quantile critics)"""
+    """'ddpg' (the blog's), 'td3' (twin critics, target smoothing, delayed actor), 'tqc' (TD3, quantile critics)"""
     seed: int = 0
     """seed for the nets, the noise, the replay sampling and the env resets"""
     episodes: int = 200
