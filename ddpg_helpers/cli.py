@@ -4,6 +4,8 @@
     python -m ddpg_helpers train --resume runs/mcc --episodes 300
     python -m ddpg_helpers evaluate runs/mcc --episodes 10 --seed 0 [--gif car.gif] [--best]
     python -m ddpg_helpers export runs/walker trained/walker   # small copy without the replay memory
+    python -m ddpg_helpers plot "runs/walker-seeds*/*" --out seeds.png   # seeds of each recipe, mean and band
+    python -m ddpg_helpers tune --env Pendulum-v1 --trials 30 --steps 20000   # an Optuna study of the settings
 
 `train` prints a short plain summary on stderr and the run's summary as one JSON line on stdout.
 """
@@ -88,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--no-snapshots", action="store_true", help="leave out the run's snapshots of earlier episodes")
     ex.add_argument("--best", action="store_true",
                     help="export the nets the run kept at its best evaluation (best.pt), not its last ones")
+
+    from . import seeds, tune
+
+    seeds.add_parser(sub)
+    tune.add_parser(sub)
     return parser
 
 
@@ -214,7 +221,11 @@ def cmd_export(args) -> dict:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export}[args.command](args)
+        from . import seeds, tune
+
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export, "plot": seeds.run,
+                    "tune": tune.run}
+        result = commands[args.command](args)
     except DDPGError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
