@@ -13,7 +13,7 @@ from ddpg_helpers.seeds import compare, curve_band, group_runs, iqm, read_run
 
 
 def fake_seed_run(path, seed, evals, env_id="Pendulum-v1", kept=None, **settings):
-    """A finished run folder with config.json, metrics.csv (an evaluation at each (env_steps, mean)) and summary.json."""
+    """A finished run folder: config.json, metrics.csv (an evaluation at each (env_steps, mean)), summary.json."""
     path.mkdir(parents=True)
     config = Config(env_id=env_id, seed=seed, **settings).to_dict()
     (path / "config.json").write_text(json.dumps(config))
