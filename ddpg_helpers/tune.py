@@ -20,6 +20,8 @@ and queues its settings again, so an interrupted study goes on where it was with
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +142,7 @@ class Objective:
 
         a, finals = self.args, []
         settings = suggest(trial)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         for i, seed in enumerate(range(a.seed, a.seed + a.seeds)):
             config = make_config(a.env, algo=a.algo, seed=seed, total_steps=a.steps, episodes=10**9,
                                  threads=1, **a.fixed, **settings)
