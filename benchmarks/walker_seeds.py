@@ -49,6 +49,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -69,8 +70,9 @@ from ddpg_helpers.checkpoint import atomic_write  # noqa: E402
 from ddpg_helpers.cli import build_parser  # noqa: E402
 from ddpg_helpers.errors import DDPGError  # noqa: E402
 from ddpg_helpers.rollouts import run_episode  # noqa: E402
-from ddpg_helpers.run import SUMMARY  # noqa: E402
+from ddpg_helpers.run import CONFIG, METRICS, SUMMARY  # noqa: E402
 from ddpg_helpers.run import load as load_payload  # noqa: E402
+from ddpg_helpers.seeds import bootstrap_interval, iqm  # noqa: E402
 from ddpg_helpers.training import load_agent  # noqa: E402
 from ddpg_helpers.walker import WALKER_ID, walker_outcome  # noqa: E402
 
@@ -275,6 +277,24 @@ def verdict(rows: list[dict], episodes: int) -> str:
             f"median steps_to_300: {median_text}")
 
 
+def keep_curves(runs: list[Run], folder: Path) -> None:
+    """Each run's config.json, metrics.csv and summary.json (a few hundred kB in all) in `folder`/RUN, so the
+    table's learning curves can be drawn without the runs: `python -m ddpg_helpers plot "FOLDER/*"`."""
+    for run in runs:
+        dest = folder / run.path.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (CONFIG, METRICS, SUMMARY):
+            atomic_write(dest / name, lambda tmp, source=run.path / name: shutil.copyfile(source, tmp))
+
+
+def iqm_line(rows: list[dict], episodes: int) -> str:
+    """The kept nets' interquartile mean over seeds, with its bootstrap 95% interval (ddpg_helpers.seeds)."""
+    values = [r["eval100_mean"] for r in rows]
+    low, high = bootstrap_interval(values, iqm)
+    return (f"kept nets over {episodes} episodes, interquartile mean over {len(values)} seeds: {iqm(values):.1f} "
+            f"[{low:.1f}, {high:.1f}] (bootstrap 95% interval)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
@@ -287,6 +307,8 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto", help="passed to train")
     p.add_argument("--extra", default="", help='more train flags, the recipe under test (e.g. "--actor-preact-l2 0")')
     p.add_argument("--eval100-episodes", type=int, default=100, help="episodes of the kept nets' long evaluation")
+    p.add_argument("--curves", type=Path, help="where the runs' metrics, configs and summaries are copied "
+                                               "(default: benchmarks/results/runs/walker-seeds[_RECIPE])")
     args = p.parse_args(argv)
     if args.jobs < 1 or args.eval100_episodes < 1 or args.total_steps < 1:
         p.error("--jobs, --eval100-episodes and --total-steps must be positive")
@@ -294,6 +316,7 @@ def main(argv=None) -> int:
     tag = recipe_tag(args.env, args.algo, args.extra)
     csv_path = args.csv or ROOT / "benchmarks" / "results" / f"walker-seeds{tag}.csv"
     runs_dir = args.runs or ROOT / "runs" / f"walker-seeds{tag}"
+    curves_dir = args.curves or ROOT / "benchmarks" / "results" / "runs" / f"walker-seeds{tag}"
     device = pick_device(args.device)
     header = (f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}\n"
               f"# command: python benchmarks/walker_seeds.py {shlex.join(argv if argv is not None else sys.argv[1:])}")
@@ -321,11 +344,15 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # one observation at a time: more threads only wait on each other
     rows = [row_for(runs[s], args.eval100_episodes) for s in sorted(runs) if s not in failed]
     write_csv(csv_path, rows)
+    keep_curves([runs[s] for s in sorted(runs) if s not in failed], curves_dir)
     recipe = f", {' '.join(args.extra)}" if args.extra else ""
     print(header.rstrip())
     print(f"\n## {args.env}, {args.algo.upper()}{recipe}: {len(rows)} seeds, {args.total_steps:,} env steps each\n")
     print(markdown(rows))
-    print(f"\n{verdict(rows, args.eval100_episodes)}\n\nCSV: {csv_path}")
+    print(f"\n{verdict(rows, args.eval100_episodes)}")
+    if rows:
+        print(iqm_line(rows, args.eval100_episodes))
+    print(f"\nCSV: {csv_path}\ncurves: python -m ddpg_helpers plot \"{curves_dir}/*\" --out curves.png")
     if failed:
         print(f"error: seeds {', '.join(map(str, failed))} failed; see {LOG} in their run folders", file=sys.stderr)
         return 1

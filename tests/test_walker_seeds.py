@@ -17,8 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import walker_seeds  # noqa: E402
+from benchmarks import walker_seeds
 from ddpg_helpers import Run  # noqa: E402
+from ddpg_helpers.cli import main  # noqa: E402
 
 # Short episodes, an evaluation after each: MountainCar with these trains 100 env steps per episode
 # and records an evaluation per episode, so a run of 200 steps has two.
@@ -28,7 +29,8 @@ EXTRA = "--max-episode-steps 100 --eval-every 1 --eval-episodes 1"
 def call(tmp: Path, *flags: str, seeds=("0", "1"), steps=200) -> int:
     return walker_seeds.main(["--env", "MountainCarContinuous-v0", "--seeds", *seeds, "--total-steps", str(steps),
                               "--jobs", "2", "--extra", EXTRA, "--eval100-episodes", "3",
-                              "--runs", str(tmp / "runs"), "--csv", str(tmp / "seeds.csv"), *flags])
+                              "--runs", str(tmp / "runs"), "--csv", str(tmp / "seeds.csv"),
+                              "--curves", str(tmp / "curves"), *flags])
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:
@@ -101,6 +103,13 @@ def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
     assert "| seed | algo | env_steps_at_best |" in report
     assert "# command: python benchmarks/walker_seeds.py --env MountainCarContinuous-v0" in report
     assert "0 of 2 seeds reach 300 over 3 episodes" in report
+    # The kept nets' IQM over seeds (of two seeds: their mean), and the curves kept to be drawn without the runs.
+    values = [float(r["eval100_mean"]) for r in rows]
+    assert f"interquartile mean over 2 seeds: {sum(values) / 2:.1f} [" in report
+    curves = sorted((tmp_path / "curves").iterdir())
+    assert [c.name for c in curves] == [run_of(tmp_path, s).path.name for s in (0, 1)]
+    assert (curves[0] / "metrics.csv").read_text() == (run_of(tmp_path, 0).path / "metrics.csv").read_text()
+    assert main(["plot", str(tmp_path / "curves" / "*")]) == 0
 
     # Given again: nothing trains, the same rows.
     mtimes = {s: run_of(tmp_path, s).checkpoint.stat().st_mtime_ns for s in (0, 1)}
