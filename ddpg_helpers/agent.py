@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from .checkpoint import GROUPS
 from .config import Config
-from .graphed import GraphedUpdate
+from .graphed import GraphCheck, GraphedUpdate
 from .memory import Batch, ReplayMemory
 from .networks import Actor, Critic
 
@@ -147,15 +147,18 @@ class Agent:
         self._actor_params = list(self.actor.parameters())
         self._step = self._update_step
         self._graphed = None
+        self.graph_check: GraphCheck | None = None  # graph mode: what its check at capture found
         if self.mode == "compile":
             # On a GPU, "reduce-overhead" records the compiled update's kernels in CUDA graphs
             # and replays them, instead of launching ~50 small kernels from Python one by one.
             mode = "reduce-overhead" if self.device.type == "cuda" else None
             self._step = torch.compile(self._update_step, mode=mode)
         elif self.mode == "graph":
-            # This same update, captured in a CUDA graph and replayed (graphed.py).
+            # This same update, captured in a CUDA graph and replayed (graphed.py), checked against
+            # the eager update at capture: where the check fails, the agent goes on with that one.
             self._graphed = GraphedUpdate(self)
             self._step = self._graphed.step_on_batch
+            self.graph_check = self._graphed.check
 
     # ALGO LOGIC: acting
     @torch.inference_mode()
@@ -240,14 +243,24 @@ class Agent:
 
         Eager and compiled: `update(memory.sample(batch_size))`. Graph mode: the same schedule and
         the same step, replayed from a CUDA graph that draws its batch itself; its losses are the
-        graph's outputs, which the next update overwrites (add or copy them before).
+        graph's outputs, which the next update overwrites (add or copy them before). The first
+        update from a memory captures the graph and checks it, or falls back to the eager update.
         """
+        if self._graphed is not None:
+            self._graphed.prepare(memory)
         if self._graphed is None:
             return self.update(memory.sample(self.config.batch_size))
         update_actor = self._actor_moves()
         critic_loss, actor_loss = self._graphed.step(memory, update_actor)
         self.updates += 1
         return critic_loss, actor_loss if update_actor else None
+
+    def update_path(self) -> dict:
+        """For a run's summary: the update path in use, and on the graph path what its check at
+        capture found (the largest difference, None before the first update) or why it fell back."""
+        check = self.graph_check or GraphCheck()
+        diff = check.max_diff if check.max_diff is None else float(f"{check.max_diff:.3g}")
+        return {"update_path": self.mode, "graph_check_max_diff": diff, "graph_fallback": check.fallback}
 
     # Checkpointing: the entry names are checkpoint.GROUPS'
     def nets(self) -> dict:

@@ -115,8 +115,17 @@ def sigterm_stops():
 
 def plain_summary(summary: dict, out: Path) -> str:
     """A few lines a person reads at the end of a run (the JSON line is for scripts)."""
+    from .graphed import CHECK_TOLERANCE
+
+    path = f", {summary['update_path']} update" if summary.get("update_path") else ""
     lines = [f"{summary['algo']} on {summary['env_id']}: {summary['episodes']} episodes, "
-             f"{summary['env_steps']:,} env steps, {summary['wall_seconds']:.0f} s on {summary['device']}"]
+             f"{summary['env_steps']:,} env steps, {summary['wall_seconds']:.0f} s on {summary['device']}{path}"]
+    if summary.get("graph_fallback"):
+        lines.append(f"update path: eager, because the graph path {summary['graph_fallback']} "
+                     "(please report it at the project's issue tracker)")
+    elif summary.get("graph_check_max_diff") is not None:
+        lines.append(f"update path: graph, checked against the eager update at capture (largest difference "
+                     f"{summary['graph_check_max_diff']:.2g} of an update's change, limit {CHECK_TOLERANCE:g})")
     if summary["solved"] is None:
         lines.append("solved: nothing to solve (the env has no reward threshold; --target-return sets one)")
     elif summary["solved"]:

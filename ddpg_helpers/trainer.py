@@ -307,5 +307,6 @@ class Trainer:
             "seconds_to_solve": round(solved["wall_time"], 2) if solved else None,
             "confirm_episodes": self.config.confirm_episodes,
             "confirm_mean": solved.get("confirm_mean") if solved else None,
+            **self.agent.update_path(),  # this session's: a resumed run captures and checks again
             "torch": torch.__version__,
         }

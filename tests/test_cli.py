@@ -254,6 +254,21 @@ def test_train_ends_with_a_plain_summary(tmp_path):
     assert lines[-1].startswith(f"files: {out}/")
 
 
+def test_the_plain_summary_says_which_update_path_trained():
+    from ddpg_helpers.cli import plain_summary
+
+    base = {"algo": "td3", "env_id": "BipedalWalker-v3", "episodes": 3, "env_steps": 300, "wall_seconds": 2.0,
+            "device": "cuda", "solved": False, "solve_threshold": 300, "final_eval_mean": 1.0, "final_eval_std": 0.0,
+            "eval_episodes": 1, "best_eval_mean": 1.0, "best_episode": 3}
+    checked = plain_summary({**base, "update_path": "graph", "graph_check_max_diff": 0.0, "graph_fallback": None}, "o")
+    assert "cuda, graph update" in checked and "update path: graph, checked against the eager update" in checked
+    why = "could not be captured (RuntimeError: out of memory)"
+    fell_back = plain_summary({**base, "update_path": "eager", "graph_check_max_diff": None,
+                               "graph_fallback": why}, "o")
+    assert f"update path: eager, because the graph path {why}" in fell_back and "issue tracker" in fell_back
+    assert "update path" not in plain_summary(base, "o")  # a summary from before the check
+
+
 def test_pendulum_has_nothing_to_solve(tmp_path):
     proc = cli("train", "--env", "Pendulum-v1", "--out", tmp_path / "p", "--episodes", "1", "--max-episode-steps", "20",
                "--eval-episodes", "1", "--no-progress")

@@ -2,11 +2,14 @@
 
 On the CPU nothing is captured, but everything around the capture runs: the step drawn from the
 memory's device-side size, the host actor and its lag, the TD3 schedule, the warm-up's undo,
-checkpoints across paths. The tests marked `cuda` check the captured graph itself.
+checkpoints across paths, the check at capture and the fall-back to the eager update (forced by
+replacing the graph's replay or its capture). The tests marked `cuda` check the captured graph itself.
 """
 
 import copy
+import dataclasses
 import io
+import json
 import time
 
 import numpy as np
@@ -16,7 +19,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ddpg_helpers import Agent, Config, ReplayMemory
 from ddpg_helpers.agent import load_optimizer_state, update_mode
-from ddpg_helpers.graphed import _Snapshot
+from ddpg_helpers.graphed import CHECK_ROUNDS, CHECK_TOLERANCE, GraphedUpdate, _Snapshot
 from ddpg_helpers.memory import Batch
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -242,8 +245,8 @@ def fixed_batch_draw(memory, n=128, seed=0):
 
 
 @cuda
-@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS)],
-                         ids=["ddpg", "td3", "td3-walker-extras"])
+@pytest.mark.parametrize("algo, extras", [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS), ("tqc", WALKER_EXTRAS)],
+                         ids=["ddpg", "td3", "td3-walker-extras", "tqc-walker-extras"])
 def test_captured_graph_matches_eager_on_gpu(algo, extras):
     memory = filled_memory(device="cuda", n_step=extras.get("n_step", 1))
     memory.draw = fixed_batch_draw(memory)
@@ -255,7 +258,7 @@ def test_captured_graph_matches_eager_on_gpu(algo, extras):
         critic_eager, actor_eager = eager.update(memory.draw(128))
         torch.testing.assert_close(critic_fast, critic_eager, rtol=1e-4, atol=1e-6)
         assert (actor_fast is None) == (actor_eager is None)
-    assert len(fast._graphed.graphs) == (2 if algo == "td3" else 1)
+    assert len(fast._graphed.graphs) == (1 if algo == "ddpg" else 2)
     assert_same_nets(fast, eager, rtol=1e-4, atol=1e-5)
     obs = np.array([[-0.5, 0.02], [0.1, -0.03]], dtype=np.float32)
     fast.act(obs)
@@ -407,3 +410,161 @@ def test_the_training_loop_runs_on_the_graph_path(device):
     assert trainer.agent.updates == trainer.env_steps - 63  # one per step once the memory holds a batch
     assert len(trainer.agent._graphed.graphs) == (2 if device == "cuda" else 0)
     assert np.isfinite(trainer.history["critic_loss"][0]) and np.isfinite(trainer.history["actor_loss"][0])
+
+
+# --- the check at capture, and the fall-back to the eager update --------------------------------
+# On the CPU the graph's stand-in is the uncaptured step, so a check there passes with a difference
+# of exactly 0; the faults below are injected by replacing the stand-in's replay or the capture.
+
+ALGOS = [("ddpg", {}), ("td3", {}), ("td3", WALKER_EXTRAS), ("tqc", WALKER_EXTRAS)]
+ALGO_IDS = ["ddpg", "td3", "td3-walker-extras", "tqc-walker-extras"]
+REAL_REPLAY, REAL_CAPTURE = GraphedUpdate._replay, GraphedUpdate._capture
+
+
+def replay_losing_the_target_update(self, memory, update_actor):
+    """A replay that leaves the targets where they were (as a graph writing to stale copies would):
+    each target should have moved by tau of an update, 1e-6 of a weight or less."""
+    targets = [p.clone() for p in self.agent._target_params]
+    losses = REAL_REPLAY(self, memory, update_actor)
+    with torch.no_grad():
+        torch._foreach_copy_(self.agent._target_params, targets)
+    return losses
+
+
+def replay_one_ulp_off(self, memory, update_actor):
+    """A replay whose critic weights come out one float32 step above the eager update's: rounding."""
+    losses = REAL_REPLAY(self, memory, update_actor)
+    with torch.no_grad():
+        for p in self.agent.critic.parameters():
+            p.copy_(torch.nextafter(p, torch.full_like(p, float("inf"))))
+    return losses
+
+
+def capture_raising(self, memory):
+    """A capture that fails after its warm-up updates: what it changed must be undone all the same."""
+    REAL_CAPTURE(self, memory)
+    raise RuntimeError("operation not permitted when stream is capturing\n(a second line the report leaves out)")
+
+
+FAULTS = {"difference": ("_replay", replay_losing_the_target_update), "capture error": ("_capture", capture_raising)}
+
+
+def report_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if "issue tracker" in line]
+
+
+@pytest.mark.parametrize("algo, extras", ALGOS, ids=ALGO_IDS)
+def test_the_check_passes_on_a_correct_step(algo, extras, monkeypatch, capsys):
+    """Each phase is replayed and run eagerly CHECK_ROUNDS times; on the CPU they agree exactly."""
+    calls = {"_replay": 0, "_eager": 0}
+
+    def counted(name, real):
+        def call(self, *args):
+            calls[name] += 1
+            return real(self, *args)
+        return call
+
+    for name in calls:
+        monkeypatch.setattr(GraphedUpdate, name, counted(name, getattr(GraphedUpdate, name)))
+    agent, memory = make_agent("graph", algo=algo, **extras), filled_memory(n_step=extras.get("n_step", 1))
+    agent.learn(memory)
+    phases = 1 if algo == "ddpg" else 2
+    assert calls == {"_replay": phases * CHECK_ROUNDS + 1, "_eager": phases * CHECK_ROUNDS}  # + the update itself
+    assert agent.mode == "graph" and agent.graph_check.max_diff == 0.0 and agent.graph_check.fallback is None
+    assert agent.update_path() == {"update_path": "graph", "graph_check_max_diff": 0.0, "graph_fallback": None}
+    assert capsys.readouterr().err == ""
+
+
+def test_the_check_lets_rounding_pass(monkeypatch, capsys):
+    monkeypatch.setattr(GraphedUpdate, "_replay", replay_one_ulp_off)
+    agent = make_agent("graph", algo="td3", **WALKER_EXTRAS)
+    agent.learn(filled_memory(n_step=3))
+    assert agent.mode == "graph" and 0 < agent.graph_check.max_diff < CHECK_TOLERANCE / 10
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("algo, extras", ALGOS, ids=ALGO_IDS)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_failed_check_or_capture_hands_the_agent_to_the_eager_update(fault, algo, extras, monkeypatch, capsys):
+    """One line says why and where to report it; the agent then learns exactly as an eager one:
+    the capture and the check left no update and no random number behind."""
+    monkeypatch.setattr(GraphedUpdate, *FAULTS[fault])
+    agent, eager = make_agent("graph", algo=algo, **extras), make_agent("eager", algo=algo, **extras)
+    memory = filled_memory(n_step=extras.get("n_step", 1))
+    for seed in range(4):
+        for a in (agent, eager):
+            torch.manual_seed(seed)
+            a.learn(memory)
+    assert agent.mode == "eager" and agent._graphed is None
+    assert all(not g["capturable"] for opt in agent.optimisers().values() for g in opt.param_groups)
+    assert_same_nets(agent, eager, rtol=0, atol=0)
+    obs = np.array([0.3, -0.01], dtype=np.float32)
+    np.testing.assert_array_equal(agent.act(obs), eager.act(obs))  # no host copy one update behind any more
+    lines = report_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "eager update" in lines[0] and "Please report it" in lines[0]
+    if fault == "difference":
+        assert agent.graph_check.max_diff > CHECK_TOLERANCE and "target" in agent.graph_check.fallback
+    else:
+        assert agent.graph_check.max_diff is None
+        assert agent.graph_check.fallback == ("could not be captured (RuntimeError: operation not permitted when "
+                                              "stream is capturing)")
+    assert agent.graph_check.fallback in lines[0]
+
+
+def tiny_run(config, out):
+    from ddpg_helpers import train
+
+    train(config, out=out, progress=False)
+    return json.loads((out / "summary.json").read_text()), torch.load(out / "checkpoint.pt", weights_only=False)
+
+
+@pytest.mark.parametrize("fault", [None, *FAULTS])
+def test_training_goes_on_after_the_check_and_the_summary_says_on_which_path(fault, tiny_config, tmp_path,
+                                                                            monkeypatch, capsys):
+    """The trainer's loop on MountainCar with compile='graph': with a sound step it trains on the
+    graph path; after an injected difference or capture error, on the eager path, learning exactly
+    what a run with compile='eager' from the same seed learns."""
+    if fault is not None:
+        monkeypatch.setattr(GraphedUpdate, *FAULTS[fault])
+    summary, state = tiny_run(dataclasses.replace(tiny_config, compile="graph"), tmp_path / "graph")
+    assert summary["env_steps"] == 200 and np.isfinite(summary["final_eval_mean"])
+    if fault is None:
+        assert summary["update_path"] == "graph" and summary["graph_check_max_diff"] == 0.0
+        assert summary["graph_fallback"] is None and report_lines(capsys.readouterr().err) == []
+        return
+    assert summary["update_path"] == "eager" and summary["graph_fallback"]
+    assert (summary["graph_check_max_diff"] > CHECK_TOLERANCE) if fault == "difference" else \
+        summary["graph_check_max_diff"] is None
+    assert len(report_lines(capsys.readouterr().err)) == 1
+    monkeypatch.undo()
+    eager_summary, eager_state = tiny_run(dataclasses.replace(tiny_config, compile="eager"), tmp_path / "eager")
+    assert eager_summary["update_path"] == "eager" and eager_summary["graph_fallback"] is None
+    assert state["updates"] == eager_state["updates"] == 200 - 127
+    for name in ("actor", "critic", "actor_target", "critic_target"):
+        for key, value in eager_state[name].items():
+            torch.testing.assert_close(state[name][key], value, rtol=0, atol=0, msg=f"{name}.{key}")
+    assert summary["final_eval_mean"] == eager_summary["final_eval_mean"]
+
+
+@cuda
+@pytest.mark.parametrize("algo, extras", ALGOS, ids=ALGO_IDS)
+def test_the_check_passes_on_the_gpu(algo, extras, capsys):
+    agent = make_agent("graph", "cuda", algo=algo, **extras)
+    agent.learn(filled_memory(device="cuda", n_step=extras.get("n_step", 1)))
+    assert report_lines(capsys.readouterr().err) == []
+    assert agent.mode == "graph" and len(agent._graphed.graphs) == (1 if algo == "ddpg" else 2)
+    assert agent.graph_check.max_diff <= CHECK_TOLERANCE, agent.graph_check
+
+
+@cuda
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_failed_check_or_capture_on_the_gpu_goes_on_eagerly(fault, monkeypatch, capsys):
+    monkeypatch.setattr(GraphedUpdate, *FAULTS[fault])
+    agent, eager = make_agent("graph", "cuda", algo="td3"), make_agent("eager", "cuda", algo="td3")
+    memory = filled_memory(device="cuda")
+    for seed in range(4):
+        for a in (agent, eager):
+            torch.manual_seed(seed)
+            a.learn(memory)
+    assert agent.mode == "eager" and len(report_lines(capsys.readouterr().err)) == 1
+    assert_same_nets(agent, eager, rtol=1e-5, atol=1e-6)
