@@ -511,10 +511,11 @@ def test_a_failed_check_or_capture_hands_the_agent_to_the_eager_update(fault, al
     assert agent.graph_check.fallback in lines[0]
 
 
-def tiny_run(config, out):
+def tiny_run(config, out, compile):
+    """A run of `config` on the CPU, where the graph's stand-in is the eager step: its summary and checkpoint."""
     from ddpg_helpers import train
 
-    train(config, out=out, progress=False)
+    train(dataclasses.replace(config, compile=compile, device="cpu"), out=out, progress=False)
     return json.loads((out / "summary.json").read_text()), torch.load(out / "checkpoint.pt", weights_only=False)
 
 
@@ -526,7 +527,7 @@ def test_training_goes_on_after_the_check_and_the_summary_says_on_which_path(fau
     what a run with compile='eager' from the same seed learns."""
     if fault is not None:
         monkeypatch.setattr(GraphedUpdate, *FAULTS[fault])
-    summary, state = tiny_run(dataclasses.replace(tiny_config, compile="graph"), tmp_path / "graph")
+    summary, state = tiny_run(tiny_config, tmp_path / "graph", "graph")
     assert summary["env_steps"] == 200 and np.isfinite(summary["final_eval_mean"])
     if fault is None:
         assert summary["update_path"] == "graph" and summary["graph_check_max_diff"] == 0.0
@@ -537,7 +538,7 @@ def test_training_goes_on_after_the_check_and_the_summary_says_on_which_path(fau
         summary["graph_check_max_diff"] is None
     assert len(report_lines(capsys.readouterr().err)) == 1
     monkeypatch.undo()
-    eager_summary, eager_state = tiny_run(dataclasses.replace(tiny_config, compile="eager"), tmp_path / "eager")
+    eager_summary, eager_state = tiny_run(tiny_config, tmp_path / "eager", "eager")
     assert eager_summary["update_path"] == "eager" and eager_summary["graph_fallback"] is None
     assert state["updates"] == eager_state["updates"] == 200 - 127
     for name in ("actor", "critic", "actor_target", "critic_target"):
