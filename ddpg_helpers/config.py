@@ -109,6 +109,8 @@ class Config:
     """episodes between copies of the actor and critic kept in RUN/snapshots (0: none), to study learning"""
     record_final: bool = True
     """keep the final nets' noise-free episode (observations, actions, rewards) in the run folder"""
+    tensorboard: bool = True
+    """write TensorBoard event files into RUN/tensorboard: returns, evaluations, losses against env steps"""
     device: str = "auto"
     """'auto' (cuda if available), 'cuda' or 'cpu'"""
     compile: Literal["auto", "graph", "compile", "eager", "on", "off"] = "auto"
@@ -190,7 +192,7 @@ OBSOLETE = frozenset({"frame_stride"})
 """Fields of older configs that no longer do anything; their values are ignored when read."""
 
 RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "compile", "eval_every",
-                       "checkpoint_every", "snapshot_every", "confirm_episodes", "keep_episodes"})
+                       "checkpoint_every", "snapshot_every", "confirm_episodes", "keep_episodes", "tensorboard"})
 """Config fields a resumed run may change: how long it goes on, where and how fast it runs, how often it saves.
 The rest would make the continued run a different experiment from the one its history records."""
 

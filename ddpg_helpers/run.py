@@ -8,6 +8,7 @@
     RUN/reward_curve.png    the learning curve
     RUN/final_episode.npz   the final nets' noise-free episode (observations, actions, rewards)
     RUN/snapshots/          copies of the nets during training (`snapshot_every`)
+    RUN/tensorboard/        TensorBoard event files, written as the run goes (board.py)
 
 Every file is written atomically (a temporary file renamed over the old one), so a run killed at
 any moment keeps its previous files intact.
@@ -32,6 +33,7 @@ SUMMARY = "summary.json"
 CURVE = "reward_curve.png"
 FINAL_EPISODE = "final_episode.npz"
 SNAPSHOTS = "snapshots"
+TENSORBOARD = "tensorboard"
 FILES = (CHECKPOINT, BEST, CONFIG, METRICS, SUMMARY, CURVE, FINAL_EPISODE)
 """The files of a run folder (snapshots apart); an export copies those other than the checkpoint."""
 
@@ -70,6 +72,8 @@ class Run:
         self.checkpoint = self.path / CHECKPOINT
         self.best = self.path / BEST
         self.snapshot_dir = self.path / SNAPSHOTS
+        self.board_dir = self.path / TENSORBOARD
+        self.board = None  # the open TensorBoardLog while this process trains the run
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -104,7 +108,7 @@ class Run:
         for f in existing:
             (self.path / f).unlink()
         if overwrite:
-            for f in self.snapshots():
+            for f in [*self.snapshots(), *self.board_dir.glob("events.out.tfevents.*")]:
                 f.unlink()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -117,7 +121,26 @@ class Run:
         for stale in [*self.path.glob(".*.tmp"), *self.snapshot_dir.glob(".*.tmp")]:
             stale.unlink()
 
+    def open_board(self, history: dict, env_steps: int) -> None:
+        """Start (or, for a resumed run, continue) the TensorBoard event files from the trainer's history."""
+        from .board import TensorBoardLog
+
+        self.board = TensorBoardLog(self.board_dir, history, env_steps)
+
+    def log(self, history: dict) -> None:
+        """The episodes and evaluations added to `history` since the last call, into the event files."""
+        if self.board is not None:
+            self.board.write(history)
+
+    def close_board(self) -> None:
+        if self.board is not None:
+            self.board.close()
+            self.board = None
+
     def save_checkpoint(self, state: dict) -> None:
+        # The event files first: they then hold at least what the checkpoint does, which a resume relies on.
+        if self.board is not None:
+            self.board.flush(state["history"])
         checkpoint.save(self.checkpoint, checkpoint.select(state, "checkpoint"))
 
     def save_best(self, state: dict) -> None:
@@ -225,6 +248,7 @@ class Run:
         left_out = (CHECKPOINT, SUMMARY, FINAL_EPISODE) if best else (CHECKPOINT, SUMMARY)
         copies = [(self.path / f, dest.path / f) for f in FILES if f not in left_out]
         copies += [(s, dest.snapshot_dir / s.name) for s in (self.snapshots() if snapshots else [])]
+        copies += [(e, dest.board_dir / e.name) for e in sorted(self.board_dir.glob("events.out.tfevents.*"))]
         for source, target in copies:
             if source.exists():
                 checkpoint.atomic_write(target, lambda tmp, source=source: shutil.copyfile(source, tmp))

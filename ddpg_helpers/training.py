@@ -48,6 +48,21 @@ def start_from(trainer: Trainer, path: str | Path) -> None:
     trainer.agent.load_nets(payload)
 
 
+def logging_to(run: runs.Run | None, trainer: Trainer, callback=None):
+    """Open the run's TensorBoard log (if its config asks for one); returns the per-episode callback that
+    writes each episode to it, then calls `callback`."""
+    if run is None or not trainer.config.tensorboard:
+        return callback
+    run.open_board(trainer.history, trainer.env_steps)
+
+    def on_episode(t: Trainer) -> None:
+        run.log(t.history)
+        if callback is not None:
+            callback(t)
+
+    return on_episode
+
+
 def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainResult:
     """Evaluate the final nets (unless the last evaluation was of them), play their noise-free
     episode and write the run's files.
@@ -74,6 +89,7 @@ def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainRes
         if final is not None:
             run.write_episode(final)
         run.write_summary(summary)
+        run.close_board()
     return TrainResult(trainer.agent, c, trainer.history, summary, final, run.path if run else None)
 
 
@@ -89,7 +105,7 @@ def train(config: Config | None = None, out: str | Path | None = None, overwrite
         run.write_config(config)
         if config.snapshot_every:
             run.save_snapshot(trainer.state(with_memory=False))  # the untrained nets, as a baseline
-    trainer.run_episodes(run, progress, callback, should_stop)
+    trainer.run_episodes(run, progress, logging_to(run, trainer, callback), should_stop)
     return finish(trainer, run, should_stop)
 
 
@@ -129,14 +145,14 @@ def resume(out: str | Path, progress: bool = True, callback=None, finished_ok: b
         raise DDPGError(f"no checkpoint at {run.checkpoint}{hint}")
     trainer = resume_trainer(run.path, **overrides)
     run.remove_stale()
-    if trainer.done:
-        if not run.is_finished():
-            return finish(trainer, run, should_stop)
+    if trainer.done and run.is_finished():
         if not finished_ok:
             raise DDPGError(f"{run.path} is finished: it {why_finished(trainer)} to go on")
         return TrainResult(trainer.agent, trainer.config, trainer.history, run.summary(), run.final_episode(),
                            run.path)
-    trainer.run_episodes(run, progress, callback, should_stop)
+    on_episode = logging_to(run, trainer, callback)
+    if not trainer.done:  # else: killed after its last checkpoint, before its summary; finish writes its files
+        trainer.run_episodes(run, progress, on_episode, should_stop)
     return finish(trainer, run, should_stop)
 
 
