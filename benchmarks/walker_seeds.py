@@ -1,13 +1,14 @@
 """The walker preset on several seeds: one row per seed with its best evaluation, its kept nets over
 100 fresh episodes (and how many of those fell), and when its evaluations first reached 300.
 
-    python benchmarks/walker_seeds.py                                 # TD3, seeds 0-4, 300k env steps each
+    python benchmarks/walker_seeds.py                                 # the preset (TQC), seeds 0-4, 300k env steps each
     python benchmarks/walker_seeds.py --jobs 2                        # two seeds at a time
     python benchmarks/walker_seeds.py --extra "--actor-preact-l2 0"   # a recipe under test, kept apart
+    python benchmarks/walker_seeds.py --algo td3 --extra "--updates-per-step 2"   # TD3 as the preset was before TQC
     python benchmarks/walker_seeds.py --total-steps 500000            # the same runs, continued to a larger cap
 
 Each seed trains as `python -m ddpg_helpers train --threads 1` (the walker preset, then `--extra`)
-in its own run folder, RUNS/BipedalWalker-v3-td3-sSEED, its output appended to RUN/train.log.
+in its own run folder, RUNS/BipedalWalker-v3-ALGO-sSEED, its output appended to RUN/train.log.
 `--total-steps` alone ends a run: `--episodes` is set out of reach (a walker that keeps falling
 early would otherwise end on the preset's 2,000 episodes). `--jobs` seeds train at once.
 
@@ -29,7 +30,7 @@ The CSV (default benchmarks/results/walker-seeds.csv), one row per seed:
     best_keep_mean                      the kept nets' longer look in the run (--keep-episodes episodes on
                                         env seeds 12000, ...; empty where the run judged its nets without one)
 
-Other recipes get their own files: `--extra` flags, an algo other than TD3 and an env other than the
+Other recipes get their own files: `--extra` flags, an algo other than the preset's and an env other than the
 walker are added to the default CSV and runs folder names, so `--extra "--actor-preact-l2 0"` writes
 benchmarks/results/walker-seeds_actor-preact-l2-0.csv from runs/walker-seeds_actor-preact-l2-0/.
 
@@ -65,7 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench import machine  # noqa: E402
-from ddpg_helpers import Config, Run, default_name, make_config, make_env, pick_device  # noqa: E402
+from ddpg_helpers import PRESETS, Config, Run, default_name, make_config, make_env, pick_device  # noqa: E402
 from ddpg_helpers.checkpoint import atomic_write  # noqa: E402
 from ddpg_helpers.cli import build_parser  # noqa: E402
 from ddpg_helpers.errors import DDPGError  # noqa: E402
@@ -76,6 +77,8 @@ from ddpg_helpers.seeds import bootstrap_interval, iqm  # noqa: E402
 from ddpg_helpers.training import load_agent  # noqa: E402
 from ddpg_helpers.walker import WALKER_ID, walker_outcome  # noqa: E402
 
+PRESET_ALGO = PRESETS[WALKER_ID]["algo"]
+"""The walker preset's algorithm, which the default table trains."""
 TARGET = 300.0
 """BipedalWalker's reward threshold: gymnasium counts it solved at a mean of 300 over 100 episodes."""
 COLUMNS = ["seed", "algo", "env_steps_at_best", "best_eval_mean", "final_eval_mean", "eval100_mean", "eval100_std",
@@ -142,7 +145,7 @@ def row_for(run: Run, eval100_episodes: int) -> dict:
 # --- which runs need training, and how ---
 def recipe_tag(env_id: str, algo: str, extra: list[str]) -> str:
     """'' for the walker preset with TD3; otherwise what differs, for file names ('_ddpg_actor-preact-l2-0')."""
-    parts = [env_id] * (env_id != WALKER_ID) + [algo] * (algo != "td3") + [" ".join(extra)] * bool(extra)
+    parts = [env_id] * (env_id != WALKER_ID) + [algo] * (algo != PRESET_ALGO) + [" ".join(extra)] * bool(extra)
     return "".join("_" + re.sub(r"[^A-Za-z0-9.]+", "-", part).strip("-") for part in parts)
 
 
@@ -298,7 +301,8 @@ def iqm_line(rows: list[dict], episodes: int) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument("--algo", default="td3", choices=["ddpg", "td3", "tqc"])
+    p.add_argument("--algo", default=PRESET_ALGO, choices=["ddpg", "td3", "tqc"],
+                   help="the algorithm (default: the walker preset's, %(default)s)")
     p.add_argument("--env", default=WALKER_ID, help="the env (a small one for tests; the preset is the walker's)")
     p.add_argument("--total-steps", type=int, default=300_000, help="env steps of each run")
     p.add_argument("--runs", type=Path, help="folder of the run folders (default: runs/walker-seeds[_RECIPE])")

@@ -77,9 +77,10 @@ def test_the_verdict_counts_never_as_never():
 
 
 def test_other_recipes_get_other_file_names():
-    assert walker_seeds.recipe_tag("BipedalWalker-v3", "td3", []) == ""
-    assert walker_seeds.recipe_tag("BipedalWalker-v3", "td3", ["--actor-preact-l2", "0"]) == "_actor-preact-l2-0"
+    assert walker_seeds.recipe_tag("BipedalWalker-v3", "tqc", []) == ""  # the preset's algorithm
+    assert walker_seeds.recipe_tag("BipedalWalker-v3", "tqc", ["--actor-preact-l2", "0"]) == "_actor-preact-l2-0"
     assert walker_seeds.recipe_tag("BipedalWalker-v3", "ddpg", []) == "_ddpg"
+    assert walker_seeds.recipe_tag("BipedalWalker-v3", "td3", ["--updates-per-step", "2"]) == "_td3_updates-per-step-2"
 
 
 def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
