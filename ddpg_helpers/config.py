@@ -223,8 +223,8 @@ PRESETS: dict[str, dict] = {
         # 300 or more over 100 episodes where the 3-step preset alone left 0 of 5 (docs/experiments.md).
         critic_layer_norm=True,
         # TQC's truncated quantile critics, one update per env step: on seed 0, whose TD3 run with two updates
-        # per step never reached 300 in 300k env steps, the first evaluation at 300 came at 77k-98k env steps,
-        # and a TQC update costs less than two of TD3's (BENCHMARKS.md, "The walker over seeds").
+        # per step never reached 300 in 300k env steps, the first evaluation at 300 came at 98k env steps (315,
+        # and 311 over 100 more episodes); a TQC update costs less than two of TD3's (BENCHMARKS.md).
         algo="tqc", updates_per_step=1,
     ),
 }
