@@ -171,11 +171,16 @@ def plot_groups(groups: list[Group], ax=None, title: str | None = None):
     return ax
 
 
+def load_groups(patterns: list[str]) -> list[Group]:
+    """The runs named by `patterns` (folders or globs), read and grouped by recipe."""
+    return group_runs([read_run(p) for p in find_runs(patterns)])
+
+
 def compare(patterns: list[str], out: str | Path | None = None, title: str | None = None) -> list[dict]:
     """Read, group, score and (with `out`) plot the runs named by `patterns`; returns the groups' scores.
 
     Every check comes before the figure is written: bad input writes nothing."""
-    groups = group_runs([read_run(p) for p in find_runs(patterns)])
+    groups = load_groups(patterns)
     result = [scores(g) for g in groups]
     if out is not None:
         out = Path(out)

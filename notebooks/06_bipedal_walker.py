@@ -16,18 +16,17 @@
 # ---
 
 # %% [markdown]
-# # 6. BipedalWalker: the blog's DDPG, then TD3
+# # 6. BipedalWalker: the blog's DDPG, TD3, then TQC
 #
 # The blog's DDPG post warms up on MountainCarContinuous and leaves the walker for later. Here: why
 # the walker is harder, the settings that make it learn (each with its measurement), the blog's DDPG,
-# then TD3 (Fujimoto et al. 2018), their learning curves, and the trained walker.
-#
-# **How long this takes.** A full run is 300,000 env steps, each followed by two gradient updates: on
-# one core of a 2-core CPU, beside another run, TD3 took 44 to 49 minutes on one machine and two to two
-# and a half hours on another (BENCHMARKS.md). On Colab choose **Runtime > Change runtime type > GPU**
-# and save the runs to Google Drive (below); `TRAIN = False` shows runs trained before and the shipped
-# walker. `DDPG_QUICK=1` (as in the project's tests) trains a few short episodes, checking the code,
-# not the learning. The first cell, notebook 1's install cell, does nothing where the project is installed.
+# TD3 (Fujimoto et al. 2018) and TQC (Kuznetsov et al. 2020), their learning curves, and the walker.
+# **How long this takes.** A full run is 300,000 env steps, each followed by one gradient update: on
+# one core of a 2-core CPU, beside another run, the preset's TQC trained its first 126,000 env steps
+# in 24 minutes (BENCHMARKS.md), so the three runs here take a few hours on a CPU. On Colab choose
+# **Runtime > Change runtime type > GPU** and save the runs to Google Drive (below); `TRAIN = False`
+# shows runs trained before and the shipped walker. `DDPG_QUICK=1` (as in the tests) trains a few short
+# episodes, checking the code, not the learning. The first cell installs what is missing, as in notebook 1.
 
 # %%
 import importlib.util
@@ -59,7 +58,7 @@ import torch
 from IPython.display import HTML, display
 
 import ddpg_helpers as dh
-from ddpg_helpers import PRESETS, Agent, Config, Critic, NStepReturns, animation, make_config, make_env
+from ddpg_helpers import PRESETS, Agent, Config, Critic, NStepReturns, animation, make_config, make_env, seeds
 
 WALKER = dh.WALKER_ID  # "BipedalWalker-v3"
 QUICK = dh.quick_mode()
@@ -67,10 +66,9 @@ QUICK = dh.quick_mode()
 # %% [markdown]
 # ## Why the walker is harder than the car
 #
-# - **Bigger inputs and outputs.** The car sees two numbers and sets one force. The walker sees 24
-#   (hull angle and angular speed, horizontal and vertical speed, four joints' angles and speeds, two
-#   ground contacts, ten lidar distances) and sets four motor speeds that must work together: a
-#   critic over 28 inputs has far more room to be wrong than one over 3.
+# - **Bigger inputs and outputs.** The car sees two numbers and sets one force. The walker sees 24 (hull
+#   angle and speeds, four joints' angles and speeds, two ground contacts, ten lidar distances) and sets
+#   four motor speeds that must work together: a critic over 28 inputs can be wrong in far more ways.
 # - **Falling.** A hull on the ground ends the episode with -100: noisy actions mostly end in a fall.
 # - **A tempting shortcut.** Reaching the far end pays about 364, less a little for motor torque and
 #   for tilting the hull. Standing still costs little and never falls: a local optimum.
@@ -91,14 +89,12 @@ for env_id, n_obs, n_act, limit, solved in rows:
     print(f"{env_id:26s} {n_obs:6d} {n_act:7d} {limit:11d} {solved:10g}")
 
 env = make_env(WALKER, render_mode="rgb_array")
-obs, _ = env.reset(seed=0)
-frame = env.render()
-env.close()
-plt.figure(figsize=(6, 4))
-plt.imshow(frame)
-plt.axis("off")
+env.reset(seed=0)
+plt.figure(figsize=(6, 4)).gca().set_axis_off()
+plt.imshow(env.render())
 plt.title(f"{WALKER}: walk to the far end without falling")
 plt.show()
+env.close()
 
 # %%
 env = make_env(WALKER)
@@ -130,11 +126,11 @@ env.close()
 # | [256, 256] nets, batch 128 (the Zoo's [400, 300], 256) | 2.21x the env steps/s (BENCHMARKS.md) |
 # | `actor_preact_l2` 1e-3 (no penalty) | without it, a run froze at 278 after 1M env steps (below) |
 # | `n_step` 3 (one-step targets) | seeds 0-2: the one-step runs' levels in about half the env steps |
-# | `updates_per_step` 2, `critic_layer_norm` | seeds 0-4: 4 of 5 at 300 or more, against 0 of 5 without |
-# | `keep_episodes` 100 (the best of 10) | nets at 303.0 on 10 episodes scored 272.6 on 100, with 14 falls in 100 |
+# | `critic_layer_norm` (none) | TD3, 2 updates per step, seeds 0-4: 4 of 5 at 300, against 0 of 5 |
+# | `keep_episodes` 100 (the best of 10) | nets at 303.0 on 10 episodes scored 272.6 on 100, 14 falls |
+# | `algo` tqc, one update per step (TD3, two) | seed 0: 300 first at 98k env steps; TD3's never, in 300k |
 #
-# Both runs below start from `make_config(WALKER, ...)` and differ only in `algo` ("the blog's DDPG"
-# is its algorithm with these settings), so their curves differ by TD3's three changes.
+# The three runs below differ only in `algo`: their curves differ by TD3's changes, then TQC's.
 
 # %%
 blog = Config()
@@ -142,27 +138,22 @@ print(f"{'field':22s} {'the blog (MountainCar)':>24s} {'BipedalWalker preset':>2
 for name, value in PRESETS[WALKER].items():
     print(f"{name:22s} {str(getattr(blog, name)):>24s} {str(value):>24s}")
 
-STEPS = 300_000  # env steps per run: the TD3 runs in BENCHMARKS.md had their walkers at 300 by then
-ddpg_config = dh.short_budget(make_config(WALKER, algo="ddpg", seed=0, total_steps=STEPS))
-td3_config = dh.short_budget(make_config(WALKER, algo="td3", seed=0, total_steps=STEPS))
-print(f"\neach run: {td3_config.total_steps:,} env steps (or {td3_config.episodes} episodes, if sooner), "
-      f"{td3_config.warmup_steps} random warm-up steps, "
-      f"at most {td3_config.max_episode_steps or time_limit} steps per episode"
-      + (" (DDPG_QUICK=1: a tiny run that checks the code, not the learning)" if QUICK else ""))
+STEPS = 300_000  # env steps per run: the runs in BENCHMARKS.md had their walkers at 300 by then
+configs = {algo.upper(): dh.short_budget(make_config(WALKER, algo=algo, seed=0, total_steps=STEPS))
+           for algo in ("ddpg", "td3", "tqc")}
+c = configs["TQC"]
+print(f"\neach run: {c.total_steps:,} env steps (or {c.episodes} episodes), {c.warmup_steps} random warm-up steps"
+      + (f", {c.max_episode_steps} steps per episode (DDPG_QUICK=1: checks the code, not learning)" if QUICK else ""))
 
 # %% [markdown]
 # ## Where the runs are saved, and how to resume
 #
-# Each run writes its folder as notebook 3's did (`BipedalWalker-v3-td3-s0`, ...). Its checkpoint
-# (nets, optimisers, replay memory, history, random states) is rewritten atomically every 10 episodes:
-# a resumed run continues exactly. One fall in ten evaluation episodes costs 30 points of the mean, so
-# the run also keeps its best nets, chosen on evaluation seeds (10000 and up) and confirmed on 100 more
-# (16-23 s for the shipped walker): `load_agent(run, best=True)`, `python -m ddpg_helpers evaluate RUN --best`.
-#
-# - `SAVE_TO_DRIVE = True` keeps the runs on Google Drive (`ddpg-runs`): Colab deletes a runtime's disk.
-# - `RESUME = True` (the default) continues the checkpoints: after a disconnect, run the notebook again
-#   from the top; a finished run is shown, not trained again (raise `STEPS` to go on), and a folder
-#   trained with other settings is refused. `RESUME = False` starts over and **replaces** them.
+# Each run writes its folder as notebook 3's did (`BipedalWalker-v3-tqc-s0`, ...), with a checkpoint
+# every 10 episodes to resume from exactly, and its best nets, confirmed on 100 more episodes
+# (`load_agent(run, best=True)`, `evaluate RUN --best`). `SAVE_TO_DRIVE = True` keeps them on Google
+# Drive (Colab deletes a runtime's disk). `RESUME = True` continues them: after a disconnect, run the
+# notebook again from the top (a finished run is shown, not trained again; raise `STEPS` to go on).
+# `RESUME = False` starts over and **replaces** them.
 
 # %%
 SAVE_TO_DRIVE = False
@@ -170,32 +161,19 @@ TRAIN = True
 RESUME = not QUICK  # True; a quick check (DDPG_QUICK=1) always trains afresh
 
 runs = dh.runs_dir(use_drive=SAVE_TO_DRIVE)
-ddpg_out = runs / dh.run_name(ddpg_config)
-td3_out = runs / dh.run_name(td3_config)
-for label, out in (("DDPG", ddpg_out), ("TD3", td3_out)):
+outs = {label: runs / dh.run_name(config) for label, config in configs.items()}
+for label, out in outs.items():
     print(f"{label} run folder: {out}\n  resume from a terminal: python -m ddpg_helpers train --resume {out}")
-print(dh.device_report() if torch.cuda.is_available() else
-      "No GPU: a full run takes from under an hour to 2.5 hours per algorithm on a CPU core. "
-      "On Colab: Runtime > Change runtime type > GPU > Save, then run the notebook again from the top.")
+print(dh.device_report() if torch.cuda.is_available() else "No GPU: about an hour per run on a CPU core. On Colab: "
+      "Runtime > Change runtime type > GPU > Save, then run the notebook again from the top.")
 
 # %% [markdown]
 # ## DDPG on the walker
 #
-# The progress bar counts env steps up to `STEPS`; the plot is redrawn every 10 episodes, with a
-# noise-free evaluation of 10 episodes every 25. Returns near -100 are falls. DDPG's critic
-# overestimates the actions its actor picks, the actor exploits those errors, and the walker can lose
-# a gait it had found: measured with these settings (seed 0, BENCHMARKS.md), its evaluations went from
-# 249 up to 261, down to 19, back to 266, and ended at 57, none at 300. The nets it kept walked past
-# 300 in 80 of 100 episodes and fell in 20; those of seeds 1 to 4 fell in 14, 44, 31 and 21 of 100.
-
-# %%
-if TRAIN:
-    ddpg_plot = dh.LiveRewardPlot(every=10, title=f"DDPG on {WALKER}")
-    ddpg_result = dh.train_or_resume(ddpg_config, ddpg_out, resume=RESUME, callback=ddpg_plot)
-    print(f"DDPG: {ddpg_result.summary['episodes']} episodes, {ddpg_result.summary['env_steps']} env steps, "
-          f"{ddpg_result.summary['wall_seconds']:.0f} s on {ddpg_result.summary['device']}")
-else:
-    print("TRAIN is False: no DDPG training")
+# DDPG's critic overestimates the actions its actor picks, the actor exploits those errors, and the
+# walker can lose a gait it had found: with these settings and two updates per step (seed 0,
+# BENCHMARKS.md), its evaluations went from 249 up to 261, down to 19, back to 266, and ended at 57.
+# The nets it kept fell in 20 of 100 episodes; those of seeds 1 to 4 in 14, 44, 31 and 21.
 
 # %% [markdown]
 # ## What TD3 changes: three things, in one screen
@@ -220,15 +198,13 @@ print("\n".join(line for line in inspect.getsource(Agent._update_step).splitline
 # %% [markdown]
 # ## The preset's own changes: n-step returns
 #
-# The target above takes one reward, then trusts the critic: y = r_t + gamma Q'(s_t+1, a'). But what
-# a leg does now pays off over the stride's next steps. An n-step target takes the next n rewards as
-# earned and bootstraps only after them: y = r_t + gamma r_t+1 + ... + gamma^(n-1) r_t+n-1 + gamma^n
-# Q'(s_t+n, a'). The memory stores each step once its n rewards are known (`NStepReturns`, below;
-# `Agent.target` discounts the bootstrap by gamma^steps); a fall still stops the bootstrap. Older,
-# noisier actors earned those rewards, so n stays small (Rainbow uses n = 3, D4PG n = 5). Measured
+# The target above takes one reward, then trusts the critic. But what a leg does now pays off over the
+# stride's next steps. An n-step target takes the next n rewards as earned and bootstraps only after
+# them: y = r_t + gamma r_t+1 + ... + gamma^n Q'(s_t+n, a') (`NStepReturns`, below; a fall still stops
+# the bootstrap). Older actors earned those rewards, so n stays small (Rainbow's 3, D4PG's 5). Measured
 # (`docs/walker.md`): on seeds 0 to 2 the 3-step runs reached the one-step runs' levels in about half
 # the env steps (seed 0: 263.0 at 175k, against 263.5 at 428k); with n = 5, seeds 0 and 2 were still
-# below 0 at 126k-129k env steps, where the 3-step runs were past 200. `--n-step 1` turns it off.
+# below 0 at 126k-129k env steps, where the 3-step runs were past 200.
 
 # %%
 display(dh.show_source(NStepReturns))
@@ -238,10 +214,9 @@ for t, reward in enumerate([1.0, 2.0, 3.0, 4.0]):  # a 4-step episode, its last 
         print(f"{obs}: reward {ret:6.3f} over {steps} step(s), then {'no bootstrap' if terminated else next_obs}")
 
 # %% [markdown]
-# ## Two updates per env step, and a critic that stays steady under them
+# ## A critic that stays steady: LayerNorm
 #
-# Two updates per step (`updates_per_step=2`) learn twice as much from the same experience, but a
-# critic trained harder on the same data drifts, and the actor climbs after its errors (REDQ and
+# A critic trained hard on the same data drifts, and the actor climbs after its errors (REDQ and
 # DroQ, 2021, on MuJoCo tasks). DroQ's remedy is a LayerNorm in each hidden layer of the critic
 # (outputs scaled to mean 0 and spread 1 over the layer's units, then a learned scale and shift).
 # The critic's lines that use it (`critic_layer_norm=True`; off, the norms are `Identity`):
@@ -252,44 +227,58 @@ for method in (Critic.__init__, Critic.forward):
 print(Critic(24, 4, 256, (256,), layer_norm=True).norms)
 
 # %% [markdown]
-# Measured over seeds 0 to 4, 300k env steps each, the kept nets over 100 noise-free episodes: the
-# 3-step preset alone left none at 300; with both changes 4 of 5 reached 300 and none fell
-# (`docs/walker.md`). An env step costs two updates, so a run takes about twice as long on a CPU.
+# Measured with TD3 and two updates per env step over seeds 0 to 4, 300k env steps each, the kept nets
+# over 100 noise-free episodes: without LayerNorm none reached 300; with it 4 of 5 did and none fell
+# (`docs/walker.md`). Seed 0, the one trained here, stood still until about 190,000 env steps and
+# ended at 268.7 (303.6 at 500,000): TD3's best was not enough for every seed.
 #
-# ## TD3 on the walker
+# ## What TQC changes: a distribution of returns, with its top cut off
 #
-# The preset on seeds 0 to 4 (BENCHMARKS.md): 4 of 5 at 300 or more, the median seed's first
-# evaluation at 300 after 148,467 env steps. Seed 0, the one trained here, stood still until about
-# 190,000 env steps and ended at 268.7 (303.6 at 500,000). On a GPU the same seed trains another run.
+# TD3 fights the critic's optimism with a blunt tool, the smaller of two numbers. TQC's two critics
+# each predict 25 quantiles of the return (`n_quantiles`: values below which 2%, 6%, ..., 98% of the
+# returns fall). The target pools both critics' 50 quantiles at s', sorts them and drops the largest 4
+# (`top_quantiles_to_drop`, 2 per critic): the top is where the errors the actor exploits pile up, and
+# the cut is a dial, not all or nothing. Each critic learns its quantiles against the 46 atoms left
+# (the quantile Huber loss, below); the actor maximises the mean of the first critic's quantiles; TD3's
+# smoothing and delay stay. Measured: on seed 0, TQC's first evaluation at 300 came at 98k env steps,
+# where TD3's with two updates per step never reached it in 300k; one TQC update costs less than TD3's
+# two (BENCHMARKS.md).
 
 # %%
-if TRAIN:
-    td3_plot = dh.LiveRewardPlot(every=10, title=f"TD3 on {WALKER}")
-    td3_result = dh.train_or_resume(td3_config, td3_out, resume=RESUME, callback=td3_plot)
-    print(f"TD3: {td3_result.summary['episodes']} episodes, {td3_result.summary['env_steps']} env steps, "
-          f"{td3_result.summary['wall_seconds']:.0f} s on {td3_result.summary['device']}")
-else:
-    print("TRAIN is False: no TD3 training")
+display(dh.show_source(dh.agent.quantile_huber_loss))
+print("\n".join(line for line in inspect.getsource(Agent.target).splitlines() if "tqc" in line or "pooled" in line))
+
+# %% [markdown]
+# ## Training the three
+#
+# The progress bar counts env steps up to `STEPS`; each plot is redrawn every 10 episodes, with a
+# noise-free evaluation of 10 episodes every 25 (on a GPU the same seed trains another run).
+
+# %%
+results = {}
+for label, config in configs.items():
+    if not TRAIN:
+        print("TRAIN is False: nothing trained")
+        break
+    plot = dh.LiveRewardPlot(every=10, title=f"{label} on {WALKER}")
+    results[label] = s = dh.train_or_resume(config, outs[label], resume=RESUME, callback=plot).summary
+    print(f"{label}: {s['episodes']} episodes, {s['env_steps']} env steps, {s['wall_seconds']:.0f} s on {s['device']}")
 
 # %% [markdown]
 # ## The learning curves, and what each walker does
 #
 # From here on the cells read run folders, so they work after a kernel restart or without training:
-# the latest finished run of each algorithm, and the shipped walker (`trained/walker-td3`) where the
-# checkout has it (set `RUN` to a run folder to show that one). In the plot, thick lines are the
-# noise-free evaluations (with a band of one standard deviation), thin lines the moving average of
-# the training returns, with noise; dashed, the env's "solved" threshold. Then five noise-free
-# episodes of each run, on env seeds 0 to 4 (the project's own measure of a walker is 100:
-# `python -m ddpg_helpers evaluate RUN --episodes 100 --seed 0`).
+# the latest finished run of each algorithm, and the shipped walker (`trained/walker-td3`; set `RUN`
+# to show another). Thick lines: the noise-free evaluations (band: one standard deviation); thin: the
+# training returns' moving average. Then five noise-free episodes of each, on env seeds 0 to 4 (the
+# project's measure is 100: `python -m ddpg_helpers evaluate RUN --episodes 100 --seed 0`).
 
 # %%
 RUN = None
 
-ddpg_run = dh.latest_run(runs, WALKER, "ddpg")
-td3_run = dh.latest_run(runs, WALKER, "td3")
+latest = {label: dh.latest_run(runs, WALKER, label.lower()) for label in configs}
 shipped = dh.find_shipped(dh.SHIPPED_WALKER)
-shown = {"DDPG": ddpg_run, "TD3": td3_run, "TD3 (shipped)": shipped}
-shown = {label: run for label, run in shown.items() if run is not None}
+shown = {label: run for label, run in {**latest, "TD3 (shipped)": shipped}.items() if run is not None}
 for label, run in shown.items():
     print(f"{label:14s} {run}")
 if not shown:
@@ -299,7 +288,7 @@ if not shown:
 # %%
 histories = {label: dh.load_history(run) for label, run in shown.items()}
 fig, ax = plt.subplots(figsize=(9, 4.5))
-dh.compare_curves(histories, ax, threshold=rows[1][4], title=f"DDPG and TD3 on {WALKER}")
+dh.compare_curves(histories, ax, threshold=rows[1][4], title=f"DDPG, TD3 and TQC on {WALKER}")
 plt.show()
 
 print(f"{'':14s} {'episodes':>8s} {'env steps':>10s} {'hours':>6s} {'device':>7s} {'last evaluation':>22s} "
@@ -310,6 +299,34 @@ for label, run in shown.items():
     kept = f"{s['best_eval_mean']:.1f}" if s.get("best_eval_mean") is not None else "-"  # older runs kept none
     print(f"{label:14s} {s['episodes']:8d} {s['env_steps']:10d} {s['wall_seconds'] / 3600:6.2f} {s['device']:>7s} "
           f"{evaluation:>22s} {kept:>10s} {s['solved']}")
+
+# %% [markdown]
+# ## Five seeds: a mean and its band
+#
+# One run is one draw: seed 0's TD3 stood still for 190,000 steps where seed 4's walked by 97,000. The
+# five-seed tables' curves (`benchmarks/results/runs/`), as `python -m ddpg_helpers plot` draws them:
+# each recipe's mean over seeds with a bootstrap 95% band, scored by the interquartile mean over seeds,
+# which one lucky or unlucky seed moves less than the mean (Agarwal et al. 2021).
+
+# %%
+tables = sorted((dh.colab.repo_root() or Path("..")).glob("benchmarks/results/runs/walker-seeds*"))
+if tables:
+    groups = seeds.load_groups([f"{t}/*" for t in tables])
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    seeds.plot_groups(groups, ax, title=f"{WALKER}: the five-seed tables")
+    plt.show()
+    print(seeds.scores_table([seeds.scores(g) for g in groups]))
+else:
+    print("this checkout has no five-seed curves (benchmarks/results/runs/)")
+
+# %% [markdown]
+# TensorBoard shows every run in `runs` as it trains (returns, evaluations, losses against env steps):
+
+# %%
+TENSORBOARD = False  # True: open it here
+if TENSORBOARD:
+    get_ipython().run_line_magic("load_ext", "tensorboard")
+    get_ipython().run_line_magic("tensorboard", f"--logdir {runs}")
 
 # %%
 EPISODES = 5
@@ -333,15 +350,11 @@ for label, run in shown.items():
 # %% [markdown]
 # ## Why a walker stops getting better: a saturated actor
 #
-# Without `actor_preact_l2`, a TD3 walker can stay a little under 300 for hundreds of thousands of
-# steps (`docs/walker.md`: 278 after 1M). A walk to the far end earns about 364, less 0.00035 * 80 *
-# |a| per joint per step for torque (`dh.walker_torque_cost`, above), so pushing less scores more. But
-# the actor learns only through the slope of its last line, `tanh(z)`, and in float32 `tanh(z)` is
-# exactly 1 past |z| = 9.1: there the critic's gradient dQ/da never reaches the actor's weights, and
-# the actor is frozen at full torque. The penalty `actor_preact_l2 * mean(z**2)` pulls z back to where
-# tanh has a slope: with 1e-3 and the critic's measured dQ/da on a walking policy (about 0.05), the two
-# balance near |z| = 2.5, or |a| = 0.99. The cell measures z on the episodes above (`--actor-preact-l2 0`
-# trains a saturated actor; `--init-from RUN` trains a saturated walker on, with the penalty).
+# Without `actor_preact_l2`, a TD3 walker stayed at 278 for 1M steps (`docs/walker.md`). Pushing less
+# torque scores more (`dh.walker_torque_cost`, above), but the actor learns only through the slope of
+# `tanh(z)`, and in float32 `tanh(z)` is exactly 1 past |z| = 9.1: there dQ/da never reaches the
+# actor's weights, frozen at full torque. The penalty `actor_preact_l2 * mean(z**2)` pulls z back to
+# where tanh has a slope (with 1e-3, near |z| = 2.5). The cell measures z on the episodes above.
 
 # %%
 for label, (agent, config) in agents.items():
@@ -355,12 +368,12 @@ for label, (agent, config) in agents.items():
 # %% [markdown]
 # ## Watching the walker
 #
-# The TD3 walker (the latest trained, else the shipped one; or `RUN`), noise-free, on env seed 0, in
+# The TQC walker (the latest trained, else the shipped one; or `RUN`), noise-free, on env seed 0, in
 # about 200 frames: a 1,600-step episode at full size would be over a gigabyte of pixels (notebook 4
 # explains the embed limit). The next cell saves them as a GIF in the runs folder (never `trained/`).
 
 # %%
-show_run = Path(RUN) if RUN is not None else td3_run or shipped or ddpg_run
+show_run = Path(RUN) if RUN is not None else latest["TQC"] or latest["TD3"] or shipped or latest["DDPG"]
 walk = dh.record_walk(show_run, seed=0, max_frames=200)
 episode, stride, fps = walk.episode, walk.stride, walk.fps
 print(f"{show_run}" + (" (the walker the project ships)" if dh.is_shipped(show_run, dh.SHIPPED_WALKER) else ""))
@@ -379,22 +392,9 @@ print(f"{gif} ({gif.stat().st_size / 1024:.0f} KiB)")
 assert gif.stat().st_size > 0
 
 # %% [markdown]
-# The blog's DDPG on the same env seed, its gait (or its fall) beside TD3's; none until one is trained.
-
-# %%
-if ddpg_run is not None and ddpg_run != show_run:
-    ddpg_walk = dh.record_walk(ddpg_run, seed=0, max_frames=200)
-    print(f"{ddpg_run}: return {ddpg_walk.episode.total_return:.1f} in {len(ddpg_walk.episode.actions)} steps "
-          f"({ddpg_walk.outcome})")
-    display(HTML(animation.jshtml(ddpg_walk.episode.frames, interval_ms=1000 / ddpg_walk.fps * ddpg_walk.stride)))
-else:
-    print("no DDPG walker to show: train one above (TRAIN = True)")
-
-# %% [markdown]
 # ## Going further
 #
-# - Train longer: raise `STEPS`, or `python -m ddpg_helpers train --resume RUN --total-steps 500000`
-#   (the preset's seed 0 first reached 300 at 485,211 env steps, BENCHMARKS.md).
-# - Stop at "solved": `python -m ddpg_helpers train --env BipedalWalker-v3 --algo td3 --target-return 300`
-#   stops at the first evaluation at 300 that 100 fresh episodes (`--confirm-episodes`) confirm.
-# - Other seeds (`--seed 1`, `--seed 2`, ...) compare DDPG and TD3 more fairly than one run each.
+# - Train longer: raise `STEPS`, or `python -m ddpg_helpers train --resume RUN --total-steps 500000`.
+# - Stop at "solved": `train --env BipedalWalker-v3 --target-return 300` stops at the first evaluation
+#   at 300 that 100 fresh episodes (`--confirm-episodes`) confirm.
+# - Five seeds compare more fairly than one: `python benchmarks/walker_seeds.py --algo td3 --jobs 2`.
