@@ -3,8 +3,8 @@ one run; where a step's time goes; and time to solve.
 
     python benchmarks/bench.py                      # both envs, CPU or GPU (whichever is there)
     python benchmarks/bench.py --envs mcc --solve-seeds 5
-    python benchmarks/bench.py --envs walker-td3    # the walker preset's TD3 and nets, one update per step
-    python benchmarks/bench.py --envs walker-td3 --preset   # ... and as it trains: two updates per step
+    python benchmarks/bench.py --envs walker-preset # the walker preset as it trains (TQC, one update per step)
+    python benchmarks/bench.py --envs walker-td3    # the walker preset's settings and nets with TD3
     python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
     python benchmarks/bench.py --envs mcc walker --against 2aa61c3 HEAD   # today's loop beside an older one
 
@@ -50,13 +50,15 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.naive import NaiveDDPG  # noqa: E402
 from ddpg_helpers import Agent, Config, ReplayMemory, make_config, make_env, train  # noqa: E402
+from ddpg_helpers.graphed import CHECK_TOLERANCE  # noqa: E402
 from ddpg_helpers.training import Trainer, pick_device  # noqa: E402
 
 DEFAULT_THREADS = torch.get_num_threads()
 BASE = "naive, 1 thread"
 EAGER = "ddpg_helpers eager"
-ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3", "walker-td3": "BipedalWalker-v3"}
-ALGOS = {"walker-td3": "td3"}  # the rest: DDPG, the blog's
+ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3", "walker-td3": "BipedalWalker-v3",
+        "walker-preset": "BipedalWalker-v3"}
+ALGOS = {"walker-td3": "td3", "walker-preset": None}  # None: the preset's own, as it trains; the rest: the blog's DDPG
 # The RL Baselines3 Zoo's TD3 sizes for the walker, which the package's preset trades for smaller ones.
 ZOO_WALKER_SIZES = dict(actor_hidden=(400, 300), critic_state_hidden=400, critic_hidden=(300,), batch_size=256)
 
@@ -150,7 +152,8 @@ class AtRevision:
 
 class SB3:
     """Stable-Baselines3's DDPG (or TD3) with the RL Zoo's tuned settings for the env, as many updates
-    per env step as the package's run."""
+    per env step as the package's run; for TQC, SB3-Contrib's (SAC-based: no action noise) with the
+    same walker settings and TQC's 25 quantiles per critic, 2 dropped. ImportError where not installed."""
 
     def __init__(self, config, device):
         from stable_baselines3 import DDPG, TD3
@@ -164,6 +167,14 @@ class SB3:
             kwargs = dict(action_noise=NormalActionNoise(np.zeros(n), 0.1 * np.ones(n)), gamma=0.98,
                           buffer_size=200_000, learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))
         algo = TD3 if config.algo == "td3" else DDPG
+        self.label = f"SB3 {config.algo.upper()} (RL Zoo settings)"
+        if config.algo == "tqc":
+            from sb3_contrib import TQC
+
+            algo, self.label = TQC, "SB3-Contrib TQC (TD3's Zoo settings, 25 quantiles, 2 dropped)"
+            kwargs.pop("action_noise")
+            kwargs.update(top_quantiles_to_drop_per_net=2,
+                          policy_kwargs=dict(kwargs["policy_kwargs"], n_quantiles=25, n_critics=2))
         self.model = algo("MlpPolicy", env, train_freq=1, gradient_steps=config.updates_per_step, learning_starts=256,
                           seed=0, device=device, verbose=0, **kwargs)
         self.threads = DEFAULT_THREADS
@@ -236,6 +247,21 @@ def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_col
 MODES = {"eager": EAGER, "compile": "ddpg_helpers compiled", "graph": "ddpg_helpers graph"}
 
 
+def graph_check_line(name: str, agent) -> str:
+    """What the graph path's check at capture found, as a line under a table ('' off the graph path):
+    a row whose graph path fell back to the eager update times the eager update, and must say so."""
+    if agent.graph_check is None:
+        return ""
+    path = agent.update_path()
+    if path["graph_fallback"]:
+        return f"\nWARNING: {name} fell back to the eager update (the graph path {path['graph_fallback']}): " \
+               "its row times the eager update"
+    if path["graph_check_max_diff"] is None:
+        return ""
+    return (f"\n{name}: checked against the eager update at capture, largest difference "
+            f"{path['graph_check_max_diff']:.2g} of an update's change (limit {CHECK_TOLERANCE:g})")
+
+
 def modes_for(device, compiled: bool) -> list[str]:
     """The package's update paths worth timing here: the graph path only on a GPU (on the CPU it is
     the eager step with extra copies), torch.compile unless skipped."""
@@ -292,7 +318,7 @@ def ops_per_update(config, device) -> list[int]:
         agent.learn(memory)
     agent.updates = 0  # the next update moves the actor
     counts = []
-    for _ in range(config.policy_delay if config.algo == "td3" else 1):
+    for _ in range(config.policy_delay if config.algo in ("td3", "tqc") else 1):
         with CountOps() as ops:
             agent.learn(memory)
         counts.append(ops.count)
@@ -332,6 +358,7 @@ def time_calls(config, device, calls: int, first: int = 50) -> dict:
             agent.learn(memory)
 
     row["step"] = timed(step)
+    row["check"] = graph_check_line(MODES[agent.mode if agent.graph_check is None else "graph"], agent)
 
     def env_step(i):
         _, _, terminated, truncated, _ = env.step(actions[i])
@@ -358,6 +385,8 @@ def print_calls(config, device, calls: int, compiled: bool) -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} | {r['step']:.3f} |")
+    if checks := "".join(r["check"] for r in rows.values()):
+        print(checks)
     sys.stdout.flush()
 
 
@@ -420,8 +449,9 @@ def parser() -> argparse.ArgumentParser:
                         "settings, each in its own process: what a change costs or gains (add HEAD to see what "
                         "running in a second process alone changes)")
     p.add_argument("--preset", action="store_true",
-                   help="train with each env's preset as it is (the walker: two updates per step, 3-step returns, "
-                        "a LayerNorm critic) instead of one update per step and the blog's DDPG; no naive loop")
+                   help="train with each env's preset settings as they are (the walker: its updates per step, 3-step "
+                        "returns, a LayerNorm critic) instead of one update per step and the blog's DDPG, with the "
+                        "algorithm the env's key names (walker-preset: the preset's own, always as it trains)")
     return p
 
 
@@ -434,12 +464,12 @@ def main(argv=None):
     if "walker-sizes" in args.envs:
         walker_sizes(device, args.chunk, args.repeats)
     for key in (k for k in args.envs if k in ENVS):
-        # One update per env step, as the tables say (the walker preset trains with two); DDPG as the
-        # blog's loop has it (one-step targets, no LayerNorm), so that only the plumbing differs.
+        # One update per env step, as the tables say; DDPG as the blog's loop has it (one-step targets,
+        # no LayerNorm), so that only the plumbing differs. walker-preset: the preset as it trains.
         algo = ALGOS.get(key, "ddpg")
         blog = {"n_step": 1, "critic_layer_norm": False} if algo == "ddpg" else {}
-        one_update = {} if args.preset else {"updates_per_step": 1, **blog}
-        config = make_config(ENVS[key], algo=algo, device=str(device), **one_update)
+        one_update = {} if args.preset or algo is None else {"updates_per_step": 1, **blog}
+        config = make_config(ENVS[key], device=str(device), **({"algo": algo} if algo else {}), **one_update)
         if args.calls:
             print_calls(config, device, args.calls, compiled=not args.no_compiled)
         if args.no_steps:
@@ -463,7 +493,8 @@ def main(argv=None):
             impls.update(revisions)
             if not args.no_sb3:
                 try:
-                    impls[f"SB3 {config.algo.upper()} (RL Zoo settings)"] = SB3(config, str(device))
+                    sb3 = SB3(config, str(device))
+                    impls[sb3.label] = sb3
                 except ImportError:
                     pass
             base = BASE if BASE in impls else EAGER  # the blog's loop is DDPG only
@@ -475,6 +506,9 @@ def main(argv=None):
         print_rates(f"{config.env_id}, {config.algo.upper()}: env steps/s, {updates(config)}, batch "
                     f"{config.batch_size}, actor {list(config.actor_hidden)}, {args.repeats} x {args.chunk} steps",
                     rates, base=base, first_column="implementation", ratio_column=f"vs {base}", ticks=ticks)
+        if checks := "".join(graph_check_line(name, impl.trainer.agent) for name, impl in impls.items()
+                             if isinstance(impl, Ours)):
+            print(checks)
         print_revisions(rates, revisions)
 
     if args.solve_seeds and "mcc" in args.envs:

@@ -4,6 +4,7 @@ today's (`--against`)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,30 @@ def test_an_unknown_revision_is_one_clear_error():
         bench.AtRevision("no-such-revision", make_config(device="cpu"), chunk=10)
 
 
+def test_a_table_says_what_the_graph_paths_check_found(monkeypatch, capsys):
+    from ddpg_helpers.graphed import GraphedUpdate
+
+    def agent(compile):
+        config = make_config(device="cpu", compile=compile)
+        return bench.random_setup(config, torch.device("cpu"), 300)[3:]
+
+    memory, eager = agent("eager")
+    assert bench.graph_check_line("eager", eager) == ""
+    memory, graph = agent("graph")
+    assert bench.graph_check_line("graph", graph) == ""  # nothing checked before the first update
+    graph.learn(memory)
+    assert bench.graph_check_line("graph", graph) == ("\ngraph: checked against the eager update at capture, "
+                                                      "largest difference 0 of an update's change (limit 0.01)")
+
+    def broken(self, memory):
+        raise RuntimeError("capture failed")
+
+    monkeypatch.setattr(GraphedUpdate, "_capture", broken)
+    memory, fell_back = agent("graph")
+    fell_back.learn(memory)
+    assert bench.graph_check_line("graph", fell_back).startswith("\nWARNING: graph fell back to the eager update")
+
+
 def gpu_check_commands() -> list[list[str]]:
     """The commands of benchmarks/gpu_check.sh's parts, line continuations joined, as argument lists."""
     text = (ROOT / "benchmarks" / "gpu_check.sh").read_text().replace("\\\n", " ")
@@ -156,8 +181,18 @@ def test_every_part_of_the_gpu_check_parses_here_before_it_costs_device_time():
         bench.parser().parse_args(args)  # exits (fails the test) on a flag bench.py does not have
     for path in gpu_check_test_paths():
         assert (ROOT / path).is_file(), path
-    preset = [c for c in benches if "--preset" in c]
-    assert preset and all("walker-td3" in c for c in preset)  # the walker preset as it trains is timed
+    assert any("walker-preset" in c and "--no-steps" not in c for c in benches)  # the walker preset as it trains
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_the_gpu_check_stops_in_one_line_without_a_gpu(tmp_path):
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # python3: this one, with torch
+    done = subprocess.run(["bash", "benchmarks/gpu_check.sh"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": path, "OUT": str(tmp_path / "out")})
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gpu_check.sh: no CUDA GPU"), done.stderr
+    assert not (tmp_path / "out").exists()  # nothing written either
 
 
 NOTEBOOK_ONLY = ("ipywidgets", "IPython")
