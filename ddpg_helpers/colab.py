@@ -80,7 +80,8 @@ def training_report(config) -> str:
 
     device = pick_device(config.device)
     mode = update_mode(config.compile, device)
-    how = {"graph": "the update captured once in a CUDA graph and replayed, acting beside it on the CPU",
+    how = {"graph": "the update captured once in a CUDA graph and replayed, acting beside it on the CPU; checked "
+                    "against the eager update before training on it, and not yet timed on a GPU",
            "compile": "the update compiled by torch.compile", "eager": "the eager update"}[mode]
     threads = config.threads or torch.get_num_threads()
     return f"training on {device} with {how} (compile={config.compile!r}), {threads} CPU thread(s)"

@@ -112,9 +112,9 @@ class Config:
     tensorboard: bool = True
     """write TensorBoard event files into RUN/tensorboard: returns, evaluations, losses against env steps"""
     device: str = "auto"
-    """'auto' (cuda if available), 'cuda' or 'cpu'"""
+    """'auto' (cuda if available; no GPU speed measured yet: benchmarks/gpu_check.sh), 'cuda' or 'cpu'"""
     compile: Literal["auto", "graph", "compile", "eager", "on", "off"] = "auto"
-    """update path: 'auto' (cuda: graph; cpu: eager), 'graph' (CUDA graph replay), 'compile' (torch.compile), 'eager'"""
+    """update path: 'auto' (cuda: graph, checked against eager, GPU speed unmeasured; cpu: eager), 'compile', 'eager'"""
     threads: int = 1
     """CPU threads for torch (1: fastest measured for these nets, idle or beside a busy core; 0: torch's default)"""
 

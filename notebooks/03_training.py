@@ -135,6 +135,13 @@ print(dh.training_report(config))
 # about 90 means the car reached the flag (+100) with a little force spent on the way; a return
 # near 0 means the actor has learned to save force and stay at the bottom, the local optimum
 # MountainCar is known for. On a small 2-core CPU the full run took three to seven minutes.
+#
+# On a GPU (Colab's GPU runtime) `compile="auto"` trains on the graph path: the update captured
+# once in a CUDA graph and replayed. Its speed on a GPU is not measured yet (no GPU was at hand;
+# `bash benchmarks/gpu_check.sh` measures it on one), so the CPU's minutes above are the only
+# timing there is. Before the first update trains on the graph, it is checked against the eager
+# update on the same state and batch; if the capture fails or the two differ, training goes on
+# with the eager update and one line asks you to report it. The summary says which path trained.
 
 # %%
 live_plot = dh.LiveRewardPlot(title="DDPG on MountainCarContinuous-v0")
@@ -158,7 +165,8 @@ print(f"solved (an evaluation reached {summary['solve_threshold']}, and {summary
 print(f"best evaluation: {summary['best_eval_mean']:.1f} at episode {summary['best_episode']} "
       "(the run keeps those nets)")
 print(f"{summary['episodes']} episodes, {summary['env_steps']} env steps, {summary['wall_seconds']:.0f} s "
-      f"on {summary['device']}")
+      f"on {summary['device']}, {summary.get('update_path', 'an unrecorded')} update path"
+      + (f" (the graph path {summary['graph_fallback']})" if summary.get("graph_fallback") else ""))
 assert 0 < summary["episodes"] <= config.episodes and dh.Run(run).checkpoint.is_file()
 
 # %% [markdown]
