@@ -247,7 +247,7 @@ class GraphedUpdate:
         if len(memory) == 0:
             raise ValueError("cannot sample from an empty replay memory")
         start = time.perf_counter()
-        # Capture must not cost the run any update, nor any random number: the check undoes its own.
+        # The warm-up and the check must cost the run no update and no random number: all is put back below.
         saved, rng = _Snapshot(self.agent), _rng_state(self.device)
         try:
             self._capture(memory)
