@@ -19,6 +19,7 @@ DRIVE_ROOT = Path("/content/drive")
 REQUIREMENTS = {
     "torch": "torch", "gymnasium": "gymnasium[box2d]", "Box2D": "gymnasium[box2d]", "pygame": "gymnasium[box2d]",
     "numpy": "numpy", "matplotlib": "matplotlib", "tqdm": "tqdm", "ipywidgets": "ipywidgets", "PIL": "pillow",
+    "tensorboard": "tensorboard", "scipy": "scipy", "optuna": "optuna",
 }
 
 

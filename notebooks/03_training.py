@@ -200,6 +200,17 @@ reward_curve(history, ax, title="DDPG on MountainCarContinuous-v0")
 plt.show()
 
 # %% [markdown]
+# The run also wrote TensorBoard event files (`RUN/tensorboard`: returns, evaluations, losses, sigma
+# against env steps), so every run in the runs folder can be compared side by side, and a resumed run
+# continues its curves. `tensorboard --logdir runs` in a terminal, or here:
+
+# %%
+TENSORBOARD = False  # True: open TensorBoard in this notebook
+if TENSORBOARD:
+    get_ipython().run_line_magic("load_ext", "tensorboard")
+    get_ipython().run_line_magic("tensorboard", f"--logdir {runs}")
+
+# %% [markdown]
 # ## The checkpoint
 #
 # Everything is in the run folder. Loading the checkpoint gives back the agent: replaying the
