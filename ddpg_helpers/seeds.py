@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import json
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,8 +106,14 @@ def group_runs(runs: list[SeedRun]) -> list[Group]:
     differ = sorted(k for k in set().union(*recipes) if len({d.get(k) for d in recipes}) > 1)
     for key, group in groups.items():
         d = dict(key)
-        group.label = ", ".join(f"{k}={json.loads(d[k]) if k in d else '-'}" for k in differ) or json.loads(d["algo"])
+        label = ", ".join(f"{k}={_short(json.loads(d[k])) if k in d else '-'}" for k in differ)
+        group.label = label or json.loads(d["algo"])
     return list(groups.values())
+
+
+def _short(value) -> str:
+    """A setting as a label shows it: floats to 3 significant digits (a tuned 0.0070348... reads 0.00703)."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def bootstrap_interval(values, statistic, confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
@@ -161,13 +168,14 @@ def plot_groups(groups: list[Group], ax=None, title: str | None = None):
     for i, group in enumerate(groups):
         grid, mean, low, high = curve_band(group)
         colour = f"C{i}"
-        ax.plot(grid, mean, color=colour, lw=2, label=f"{group.label} ({len(group.runs)} seeds)")
+        label = textwrap.fill(f"{group.label} ({len(group.runs)} seeds)", 70)  # a tuned recipe differs in many settings
+        ax.plot(grid, mean, color=colour, lw=2, label=label)
         ax.fill_between(grid, low, high, color=colour, alpha=0.2, lw=0)
     ax.set_xlabel("env steps")
     ax.set_ylabel("noise-free evaluation (mean over seeds, 95% band)")
     ax.set_title(title or groups[0].runs[0].config["env_id"])
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=8)  # below: long labels hide no curve
     return ax
 
 
@@ -187,8 +195,7 @@ def compare(patterns: list[str], out: str | Path | None = None, title: str | Non
         if not out.parent.is_dir():
             raise DDPGError(f"cannot write {out}: no folder {out.parent}")
         ax = plot_groups(groups, title=title)
-        ax.figure.tight_layout()
-        ax.figure.savefig(out, dpi=110)
+        ax.figure.savefig(out, dpi=110, bbox_inches="tight")
     return result
 
 
