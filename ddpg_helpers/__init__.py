@@ -5,7 +5,8 @@ where a helper came from. One module per job:
 
     config      the Config dataclass (the blog's values as defaults) and the walker's preset
     memory, networks, noise, agent        the algorithm: replay memory, actor and critic, DDPG and TD3
-    envs, rollouts, trainer, training     making envs, noise-free episodes, the loop, a run start to end
+    envs, rollouts, evaluations           making envs, noise-free episodes, how a run judges its evaluations
+    trainer, training                     the loop, a run start to end (and its summary)
     checkpoint, run                       the checkpoint schema, the run folder and its files
     runs, budget, colab, live, walker     finding runs, the notebooks' budget, Colab, live plots, walker analysis
     plotting, animation, surfaces, display               pictures

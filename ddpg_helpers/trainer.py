@@ -11,16 +11,12 @@ import torch
 from .agent import Agent
 from .config import CONFIRM_SEED_OFFSET, KEEP_SEED_OFFSET, Config
 from .envs import make_env, pick_device
+from .evaluations import first_solved, is_better, judge, solves
 from .memory import NStepReturns, ReplayMemory
 from .noise import make_noise, sigma_schedule
 from .rollouts import Interrupted, evaluate
 
-__all__ = ["CONFIRM_SEED_OFFSET", "KEEP_SEED_OFFSET", "Trainer", "keep_score"]
-
-
-def keep_score(row: dict) -> float:
-    """What ranks evaluations for the kept nets: their longer look where they had one, else their own mean."""
-    return row.get("keep_mean", row["mean"])
+__all__ = ["CONFIRM_SEED_OFFSET", "KEEP_SEED_OFFSET", "Trainer"]
 
 
 class RandomStates:
@@ -50,6 +46,39 @@ def empty_history() -> dict:
             "env_steps": [], "wall_time": [], "evals": []}
 
 
+class Progress:
+    """The run's progress bar. A step cap (the walker's runs) counts env steps: episodes then vary
+    from 40 to 1,600 steps, and an episode count would give neither the progress nor the time left."""
+
+    def __init__(self, trainer: Trainer, show: bool):
+        from tqdm.auto import tqdm
+
+        c, self.trainer, self.steps = trainer.config, trainer, trainer.env_steps
+        self.by_steps = c.total_steps is not None
+        total, initial = (c.total_steps, trainer.env_steps) if self.by_steps else (c.episodes, trainer.episode)
+        self.bar = tqdm(total=total, initial=initial, disable=not show, desc=f"{c.algo} {c.env_id}",
+                        unit="step" if self.by_steps else "ep", unit_scale=self.by_steps, dynamic_ncols=True)
+
+    def episode_done(self, row: dict | None) -> None:
+        """The episode just trained, with its evaluation's `row` where it had one."""
+        t, history = self.trainer, self.trainer.history
+        postfix = {"ep": t.episode} if self.by_steps else {}
+        postfix.update({"return": f"{history['return'][-1]:.1f}", "sigma": f"{history['sigma'][-1]:.2f}"})
+        if row is not None:
+            postfix["eval"] = f"{row['mean']:.1f}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(t.env_steps - self.steps if self.by_steps else 1)
+        self.steps = t.env_steps
+
+    def run_done(self) -> None:
+        if self.bar.n < self.bar.total:  # stopped early: the bar ends where the run did, not midway
+            self.bar.total = self.bar.n
+            self.bar.set_description_str(f"{self.trainer.config.algo} {self.trainer.config.env_id} (done)")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 class Trainer:
     """Everything a run holds between episodes; `run_episodes` is the loop. A `Run` given to it
     receives the checkpoints, snapshots and best nets on their schedules; the trainer writes no file."""
@@ -75,7 +104,6 @@ class Trainer:
         self.best: dict | None = None  # the best evaluation so far (the run keeps its nets)
         self.threshold = c.target_return if c.target_return is not None else self.env.spec.reward_threshold
 
-    # ALGO LOGIC: one training episode
     def apply_torch_settings(self) -> None:
         """torch's process-wide settings for this run: its thread count (unless 0: torch's default)
         and, on the CPU, denormals flushed to zero. Set when the trainer is made; set them again
@@ -90,6 +118,7 @@ class Trainer:
             # less than its own rounding either way.
             torch.set_flush_denormal(True)
 
+    # ALGO LOGIC: one training episode
     def train_episode(self) -> None:
         c, agent, memory = self.config, self.agent, self.memory
         # Graph path: each episode starts acting with the learner's actor as it is (then one update
@@ -135,46 +164,28 @@ class Trainer:
             self.history[key].append(value)
         self.episode += 1
 
-    def evaluate_now(self, episode_start: float | None = None, should_stop=None) -> dict:
-        """Noise-free evaluation of the nets as they are; `wall_time` in its row counts up to its end.
-
-        An evaluation that reaches the threshold is confirmed on `confirm_episodes` fresh episodes
-        before the run counts as solved: a few lucky episodes prove little (the env's own
-        definition of solved is a mean over 100 episodes). An evaluation that beats the kept nets
-        (`self.best`) is judged again on `keep_episodes` fresh episodes, if that is set, and its nets
-        are kept only if that longer look beats the kept nets' own (`keep_score`).
-        """
+    def evaluate_and_keep(self, run=None, episode_start: float | None = None, should_stop=None) -> dict:
+        """Noise-free evaluation of the nets as they are, judged (`evaluations.judge`) against the
+        threshold and the kept nets (`self.best`); where it sets a new best, those nets go into the
+        run's best nets. `wall_time` in its row counts up to its end."""
         c = self.config
         self.agent.sync_actor()  # the learner's nets as they are now, not the acting copy one update behind
 
-        def mean_and_std(episodes: int, first_seed: int) -> tuple[float, float]:
+        def look(episodes: int, first_seed: int) -> tuple[float, float]:
             returns = evaluate(self.agent, self.eval_env, episodes, first_seed, c.max_episode_steps, should_stop)
             return float(np.mean(returns)), float(np.std(returns))
 
         row = {"episode": self.episode, "env_steps": self.env_steps}
-        row["mean"], row["std"] = mean_and_std(c.eval_episodes, c.eval_seed)
-        if self.solved_at is None and self.threshold is not None and row["mean"] >= self.threshold:
-            row["judged"] = True  # judged against the threshold (and confirmed, if confirm_episodes)
-            if c.confirm_episodes:
-                row["confirm_mean"], row["confirm_std"] = mean_and_std(c.confirm_episodes,
-                                                                       c.eval_seed + CONFIRM_SEED_OFFSET)
-        if c.keep_episodes and (self.best is None or row["mean"] > keep_score(self.best)):
-            # A few episodes flatter nets that fall one time in twenty: a longer look before they are kept.
-            row["keep_mean"], row["keep_std"] = mean_and_std(c.keep_episodes, c.eval_seed + KEEP_SEED_OFFSET)
-            row["keep_episodes"] = c.keep_episodes
+        row["mean"], row["std"] = look(c.eval_episodes, c.eval_seed)
+        judge(row, look, c, self.threshold, self.solved_at, self.best)
         row["wall_time"] = self.wall_time + (time.perf_counter() - episode_start if episode_start is not None else 0.0)
         self.history["evals"].append(row)
-        if row.get("judged") and row.get("confirm_mean", row["mean"]) >= self.threshold:
+        if solves(row, self.threshold):
             self.solved_at = row
-        if self.best is None or keep_score(row) > keep_score(self.best):
+        if is_better(row, self.best):
             self.best = row
-        return row
-
-    def evaluate_and_keep(self, run=None, episode_start: float | None = None, should_stop=None) -> dict:
-        """`evaluate_now`, and where it set a new best, those nets into the run's best nets."""
-        row = self.evaluate_now(episode_start, should_stop)
-        if run is not None and self.best is row:
-            run.save_best(self.state(with_memory=False))
+            if run is not None:
+                run.save_best(self.state(with_memory=False))
         return row
 
     def evaluate_between_episodes(self, run=None, should_stop=None) -> bool:
@@ -204,52 +215,38 @@ class Trainer:
         `should_stop()` (e.g. set by SIGTERM) is checked after each episode and between evaluation
         episodes: the run then saves its checkpoint at that episode's end and raises Interrupted.
         """
-        from tqdm.auto import tqdm
-
         c = self.config
-        # A step cap (the walker's runs) counts env steps: episodes then vary from 40 to 1,600 steps,
-        # and an episode count would give neither the progress nor the time left.
-        by_steps = c.total_steps is not None
-        total, initial = (c.total_steps, self.env_steps) if by_steps else (c.episodes, self.episode)
-        bar = tqdm(total=total, initial=initial, disable=not progress, desc=f"{c.algo} {c.env_id}",
-                   unit="step" if by_steps else "ep", unit_scale=by_steps, dynamic_ncols=True)
+        bar = Progress(self, progress)
         try:
             if c.eval_every and self.episode and self.episode % c.eval_every == 0 and not self.evaluated:
                 # A stop came before this episode's evaluation: do it now.
                 if self.evaluate_between_episodes(run, should_stop) and run is not None:
                     run.save_checkpoint(self.state())
             while not self.done:
-                start, steps_before = time.perf_counter(), self.env_steps
+                start = time.perf_counter()
                 self.train_episode()
                 self.history["wall_time"].append(self.wall_time + time.perf_counter() - start)
-                postfix = {"return": f"{self.history['return'][-1]:.1f}", "sigma": f"{self.history['sigma'][-1]:.2f}"}
-                if by_steps:
-                    postfix = {"ep": self.episode, **postfix}
-                stopping = should_stop is not None and should_stop()
-                kept = False
+                stopping, row = should_stop is not None and should_stop(), None
                 if c.eval_every and self.episode % c.eval_every == 0 and not stopping:
                     try:
                         row = self.evaluate_and_keep(run, start, should_stop)
-                        postfix["eval"], kept = f"{row['mean']:.1f}", row is self.best
                     except Interrupted:
                         stopping = True
                 self.wall_time += time.perf_counter() - start  # evaluations count: they are part of the run
                 # New best nets get a checkpoint at once: one killed before the next would resume
                 # ranking against an older best than the nets best.pt holds.
+                kept = row is not None and row is self.best
                 scheduled = c.checkpoint_every and self.episode % c.checkpoint_every == 0
                 if run is not None and (stopping or kept or scheduled):
                     run.save_checkpoint(self.state())
                 if run is not None and c.snapshot_every and self.episode % c.snapshot_every == 0:
                     run.save_snapshot(self.state(with_memory=False))
-                bar.set_postfix(postfix, refresh=False)
-                bar.update(self.env_steps - steps_before if by_steps else 1)
+                bar.episode_done(row)
                 if stopping:
                     raise Interrupted(f"stopped after episode {self.episode}")
                 if callback is not None:
                     callback(self)
-            if bar.n < bar.total:  # stopped early: the bar ends where the run did, not midway
-                bar.total = bar.n
-                bar.set_description_str(f"{c.algo} {c.env_id} (done)")
+            bar.run_done()
         finally:
             bar.close()
 
@@ -279,34 +276,4 @@ class Trainer:
         # A checkpoint from before runs kept their best nets has no best record: the next
         # evaluation starts one (the nets of earlier evaluations are gone).
         self.wall_time, self.best = state["wall_time"], state.get("best")
-        # The first evaluation that solves the (possibly new) target: one that was judged (and
-        # confirmed) then; a checkpoint from before confirmations counts its evaluations as they are.
-        before_confirmations = "best" not in state
-        self.solved_at = next((e for e in self.history["evals"] if self.threshold is not None
-                               and (e.get("judged") or before_confirmations)
-                               and e.get("confirm_mean", e["mean"]) >= self.threshold), None)
-
-    def summary(self) -> dict:
-        final, best, solved = self.history["evals"][-1], self.best or self.history["evals"][-1], self.solved_at
-        return {
-            "env_id": self.config.env_id, "algo": self.config.algo, "seed": self.config.seed,
-            "device": str(self.device), "episodes": self.episode, "env_steps": self.env_steps,
-            "wall_seconds": round(self.wall_time, 2),
-            "steps_per_second": round(self.env_steps / max(self.wall_time, 1e-9), 1),
-            "final_eval_mean": final["mean"], "final_eval_std": final["std"],
-            "best_eval_mean": best["mean"], "best_eval_std": best["std"], "best_episode": best["episode"],
-            "best_env_steps": best["env_steps"], "eval_episodes": self.config.eval_episodes,
-            # The best's longer look (None where it had none: keep_episodes 0, or kept before it was set).
-            "best_keep_mean": best.get("keep_mean"), "best_keep_std": best.get("keep_std"),
-            "keep_episodes": best.get("keep_episodes", self.config.keep_episodes if "keep_mean" in best else 0),
-            "solve_threshold": self.threshold,
-            # None where there is nothing to solve: the env has no threshold and none was given.
-            "solved": None if self.threshold is None else solved is not None,
-            "solved_episode": solved["episode"] if solved else None,
-            "steps_to_solve": solved["env_steps"] if solved else None,
-            "seconds_to_solve": round(solved["wall_time"], 2) if solved else None,
-            "confirm_episodes": self.config.confirm_episodes,
-            "confirm_mean": solved.get("confirm_mean") if solved else None,
-            **self.agent.update_path(),  # this session's: a resumed run captures and checks again
-            "torch": torch.__version__,
-        }
+        self.solved_at = first_solved(self.history["evals"], self.threshold, before_confirmations="best" not in state)

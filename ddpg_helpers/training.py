@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from . import checkpoint
 from . import run as runs
 from .agent import Agent
@@ -63,6 +65,34 @@ def logging_to(run: runs.Run | None, trainer: Trainer, callback=None):
     return on_episode
 
 
+def summarize(trainer: Trainer) -> dict:
+    """The run's summary.json (less its final episode's return): what it ran on, how far and how fast it
+    went, its last and best evaluations, and whether and where it solved its threshold."""
+    c, evals, solved, threshold = trainer.config, trainer.history["evals"], trainer.solved_at, trainer.threshold
+    final, best = evals[-1], trainer.best or evals[-1]
+    return {
+        "env_id": c.env_id, "algo": c.algo, "seed": c.seed, "device": str(trainer.device),
+        "episodes": trainer.episode, "env_steps": trainer.env_steps, "wall_seconds": round(trainer.wall_time, 2),
+        "steps_per_second": round(trainer.env_steps / max(trainer.wall_time, 1e-9), 1),
+        "final_eval_mean": final["mean"], "final_eval_std": final["std"],
+        "best_eval_mean": best["mean"], "best_eval_std": best["std"], "best_episode": best["episode"],
+        "best_env_steps": best["env_steps"], "eval_episodes": c.eval_episodes,
+        # The best's longer look (None where it had none: keep_episodes 0, or kept before it was set).
+        "best_keep_mean": best.get("keep_mean"), "best_keep_std": best.get("keep_std"),
+        "keep_episodes": best.get("keep_episodes", c.keep_episodes if "keep_mean" in best else 0),
+        "solve_threshold": threshold,
+        # None where there is nothing to solve: the env has no threshold and none was given.
+        "solved": None if threshold is None else solved is not None,
+        "solved_episode": solved["episode"] if solved else None,
+        "steps_to_solve": solved["env_steps"] if solved else None,
+        "seconds_to_solve": round(solved["wall_time"], 2) if solved else None,
+        "confirm_episodes": c.confirm_episodes,
+        "confirm_mean": solved.get("confirm_mean") if solved else None,
+        **trainer.agent.update_path(),  # this session's: a resumed run captures and checks again
+        "torch": torch.__version__,
+    }
+
+
 def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainResult:
     """Evaluate the final nets (unless the last evaluation was of them), play their noise-free
     episode and write the run's files.
@@ -78,7 +108,7 @@ def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainRes
     # No frames: nothing reads them here, and a full episode of them is hundreds of megabytes.
     final = run_episode(trainer.agent, trainer.eval_env, c.eval_seed, max_steps=c.max_episode_steps) \
         if c.record_final else None
-    summary = trainer.summary()
+    summary = summarize(trainer)
     if final is not None:
         summary["final_episode_return"] = final.total_return
     if run is not None:
