@@ -10,7 +10,7 @@ where a helper came from. One module per job:
     checkpoint, run                       the checkpoint schema, the run folder and its files
     runs, budget, colab, live, walker     finding runs, the notebooks' budget, Colab, live plots, walker analysis
     plotting, animation, surfaces, display               pictures
-    cli         `python -m ddpg_helpers train | evaluate | export`
+    cli, commands                         `python -m ddpg_helpers train | evaluate | export`: the parser, the commands
 """
 
 from .agent import Agent, soft_update, td_target

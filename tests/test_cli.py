@@ -255,7 +255,7 @@ def test_train_ends_with_a_plain_summary(tmp_path):
 
 
 def test_the_plain_summary_says_which_update_path_trained():
-    from ddpg_helpers.cli import plain_summary
+    from ddpg_helpers.commands import plain_summary
 
     base = {"algo": "td3", "env_id": "BipedalWalker-v3", "episodes": 3, "env_steps": 300, "wall_seconds": 2.0,
             "device": "cuda", "solved": False, "solve_threshold": 300, "final_eval_mean": 1.0, "final_eval_std": 0.0,
