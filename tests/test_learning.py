@@ -24,20 +24,11 @@ def test_blog_ddpg_solves_mountain_car():
 
 
 @pytest.mark.slow
-def test_td3_learns_pendulum():
-    """TD3 swings the pendulum up and holds it: mean return above -250 (a random policy scores about -1200)."""
-    config = Config(env_id="Pendulum-v1", algo="td3", seed=0, episodes=60, gamma=0.99, tau=0.005, batch_size=128,
-                    memory_size=100_000, critic_lr=1e-3, critic_weight_decay=0.0, warmup_steps=1000,
-                    noise="gaussian", sigma_start=0.1, sigma_end=0.1, eval_every=5, eval_episodes=5,
-                    target_return=-250.0, record_final=False)
-    summary = train(config, progress=False).summary
-    assert summary["solved"] and summary["final_eval_mean"] >= -250.0, summary
-
-
-@pytest.mark.slow
-def test_tqc_learns_pendulum():
-    """TQC (TD3 with truncated quantile critics) swings the pendulum up too, with TD3's test settings."""
-    config = Config(env_id="Pendulum-v1", algo="tqc", seed=0, episodes=60, gamma=0.99, tau=0.005, batch_size=128,
+@pytest.mark.parametrize("algo", ["td3", "tqc"])
+def test_td3_and_tqc_learn_pendulum(algo):
+    """TD3, and TQC on top of it, swing the pendulum up and hold it: mean return above -250 (a random policy
+    scores about -1200)."""
+    config = Config(env_id="Pendulum-v1", algo=algo, seed=0, episodes=60, gamma=0.99, tau=0.005, batch_size=128,
                     memory_size=100_000, critic_lr=1e-3, critic_weight_decay=0.0, warmup_steps=1000,
                     noise="gaussian", sigma_start=0.1, sigma_end=0.1, eval_every=5, eval_episodes=5,
                     target_return=-250.0, record_final=False)
