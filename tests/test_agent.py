@@ -197,6 +197,7 @@ def test_act_returns_numpy_in_bounds():
     assert isinstance(action, np.ndarray) and action.shape == (1,) and abs(action[0]) <= 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
                     reason="torch.compile on the CPU needs a C++ compiler")
 def test_compiled_update_matches_eager():

@@ -88,6 +88,7 @@ def test_each_table_says_how_much_cpu_time_other_virtual_machines_took(monkeypat
     assert bench.cpu_ticks() is None
 
 
+@pytest.mark.slow
 def test_another_revision_runs_its_own_package_chunk_by_chunk():
     config = make_config("MountainCarContinuous-v0", batch_size=16, device="cpu", compile="off")
     before = bench.AtRevision("HEAD", config, chunk=25)
@@ -115,6 +116,7 @@ def test_a_loop_that_cannot_start_is_one_clear_error_and_leaves_no_folder(monkey
     assert len(made) == 1 and not Path(made[0]).exists()
 
 
+@pytest.mark.slow
 def test_the_settings_a_revision_lacks_are_dropped_and_named():
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), str(ROOT),
@@ -184,6 +186,7 @@ def test_every_part_of_the_gpu_check_parses_here_before_it_costs_device_time():
     assert any("walker-preset" in c and "--no-steps" not in c for c in benches)  # the walker preset as it trains
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_the_gpu_check_stops_in_one_line_without_a_gpu(tmp_path):
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # python3: this one, with torch
@@ -200,6 +203,7 @@ NOTEBOOK_ONLY = ("ipywidgets", "IPython")
 its prepare script carries neither."""
 
 
+@pytest.mark.slow
 def test_the_gpu_check_imports_without_the_notebook_packages():
     collect = ["--collect-only", "-q", "-p", "no:nbval", "-p", "no:cacheprovider", *gpu_check_test_paths()]
     script = (f"import sys\nfor name in {NOTEBOOK_ONLY!r}:\n    sys.modules[name] = None  # import fails\n"

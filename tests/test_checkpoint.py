@@ -75,9 +75,13 @@ def test_loading_never_executes_code(tmp_path):
     assert not marker.exists()
 
 
+# The fast suite resumes DDPG on the eager path and TD3 on the graph path with n-step returns; the
+# other combinations (seconds each, the last one the longest) run with the slow tests.
 @pytest.mark.parametrize("algo, path, n_step, more", [
-    ("ddpg", "eager", 1, {}), ("td3", "eager", 1, {}), ("td3", "graph", 1, {}), ("td3", "eager", 3, {}),
-    ("td3", "graph", 3, {}), ("td3", "eager", 3, {"critic_layer_norm": True, "updates_per_step": 2})])
+    ("ddpg", "eager", 1, {}), pytest.param("td3", "eager", 1, {}, marks=pytest.mark.slow),
+    pytest.param("td3", "graph", 1, {}, marks=pytest.mark.slow),
+    pytest.param("td3", "eager", 3, {}, marks=pytest.mark.slow), ("td3", "graph", 3, {}),
+    pytest.param("td3", "eager", 3, {"critic_layer_norm": True, "updates_per_step": 2}, marks=pytest.mark.slow)])
 def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo, path, n_step, more):
     # The graph path on the CPU runs the captured step uncaptured, with its lagging acting copy.
     settings = {**TINY, "algo": algo, "compile": path, "n_step": n_step, **more}

@@ -97,10 +97,15 @@ def test_refuses_to_overwrite_a_run(run):
     assert (out / "checkpoint.pt").read_bytes() == before
 
 
-@pytest.mark.parametrize("args, needle", [
+# One bad input of each kind (the env, a setting, the run to start from) in the fast suite; the others,
+# each a process that imports torch (seconds), run with the slow tests.
+BAD_TRAINING_INPUT = [
     (["--env", "NoSuchEnv-v0"], "unknown environment id"),
-    (["--env", "CartPole-v1"], "Discrete action space"),
     (["--episodes", "0"], "episodes must be positive"),
+    (["--init-from", "no/such/run"], "no checkpoint at"),
+]
+MORE_BAD_TRAINING_INPUT = [
+    (["--env", "CartPole-v1"], "Discrete action space"),
     (["--episodes", "-3"], "episodes must be positive"),
     (["--algo", "sac"], "unknown algo"),
     (["--env", "no_such_module:Env-v0"], "cannot make environment"),
@@ -114,13 +119,16 @@ def test_refuses_to_overwrite_a_run(run):
     (["--eval-seed", "5"], "eval_seed must be at least 100"),  # 0-99: the seeds results are reported on
     (["--eval-episodes", "1001"], "eval_episodes must be at most 1000"),  # into the confirmation's seeds
     (["--confirm-episodes", "1001"], "confirm_episodes must be at most 1000"),  # into the longer look's
-    (["--init-from", "no/such/run"], "no checkpoint at"),
     (["--seed", "-1"], "seed must not be negative"),
     (["--sigma-start", "-1"], "sigma_start must not be negative"),
     (["--target-return", "nan"], "target_return must be a finite number"),
     (["--target-return=-inf"], "target_return must be a finite number"),  # inf is allowed: no target
     (["--critic-hidden", "128", "0"], "critic_hidden must be positive layer sizes"),
-])
+]
+
+
+@pytest.mark.parametrize("args, needle", BAD_TRAINING_INPUT + [pytest.param(*case, marks=pytest.mark.slow)
+                                                             for case in MORE_BAD_TRAINING_INPUT])
 def test_bad_training_input(tmp_path, args, needle):
     out = tmp_path / "never"
     assert_one_line_error(cli("train", *TINY, *args, "--out", out), needle)
@@ -170,6 +178,7 @@ def test_resume_refuses_a_finished_run_and_says_how_to_go_on(run):
     assert (out / "checkpoint.pt").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_resume_takes_machine_and_schedule_flags_but_not_learning_settings(tmp_path):
     out = tmp_path / "mcc"
     assert cli("train", "--env", "MountainCarContinuous-v0", "--seed", "0", "--out", out, *TINY).returncode == 0
@@ -185,6 +194,7 @@ def test_resume_takes_machine_and_schedule_flags_but_not_learning_settings(tmp_p
     assert sorted(p.name for p in (out / "snapshots").glob("*.pt")) == ["episode_0003.pt"]
 
 
+@pytest.mark.slow
 def test_export_refuses_its_own_run_and_a_file(run, tmp_path):
     out, _ = run
     assert_one_line_error(cli("export", out, out, "--overwrite"), "other than the run itself")
@@ -209,6 +219,7 @@ def test_export_refuses_a_run_without_its_summary(run, tmp_path):
     assert not (tmp_path / "dest").exists()
 
 
+@pytest.mark.slow
 def test_export_leaves_snapshots_out_on_request(tmp_path):
     out = tmp_path / "mcc"
     proc = cli("train", "--env", "MountainCarContinuous-v0", "--out", out, "--snapshot-every", "1", *TINY)
@@ -221,6 +232,7 @@ def test_export_leaves_snapshots_out_on_request(tmp_path):
     assert not (tmp_path / "slim" / "snapshots").exists() and (tmp_path / "slim" / "summary.json").is_file()
 
 
+@pytest.mark.slow
 def test_warm_start_refuses_a_run_with_other_nets(run, tmp_path):
     out, _ = run
     never = tmp_path / "never"
@@ -231,6 +243,7 @@ def test_warm_start_refuses_a_run_with_other_nets(run, tmp_path):
     assert not never.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag, expected", [([], 1e-3), (["--actor-preact-l2", "0"], 0.0)])
 def test_the_walker_preset_applies_and_a_zero_flag_still_overrides_it(tmp_path, flag, expected):
     out = tmp_path / "walker"
@@ -244,6 +257,7 @@ def test_the_walker_preset_applies_and_a_zero_flag_still_overrides_it(tmp_path, 
     assert config["keep_episodes"] == 100
 
 
+@pytest.mark.slow
 def test_train_ends_with_a_plain_summary(tmp_path):
     out = tmp_path / "run"
     proc = cli("train", "--out", out, *TINY)
@@ -269,6 +283,7 @@ def test_the_plain_summary_says_which_update_path_trained():
     assert "update path" not in plain_summary(base, "o")  # a summary from before the check
 
 
+@pytest.mark.slow
 def test_pendulum_has_nothing_to_solve(tmp_path):
     proc = cli("train", "--env", "Pendulum-v1", "--out", tmp_path / "p", "--episodes", "1", "--max-episode-steps", "20",
                "--eval-episodes", "1", "--no-progress")

@@ -76,6 +76,7 @@ def test_slider_view_shows_a_failing_redraw():
     assert status.value == "" and label.value == "x 1"
 
 
+@pytest.mark.slow
 def test_notebook_5_runs_headless_without_stalling(monkeypatch):
     try:
         import nbclient

@@ -90,6 +90,7 @@ def test_setup_colab_script_is_valid_bash_and_leaves_torch_alone():
     assert not re.search(r"pip install[^\n]*\btorch\b", text), "Colab's torch must not be reinstalled"
 
 
+@pytest.mark.slow
 def test_notebook_4_watches_a_run_that_kept_no_final_episode(tmp_path, monkeypatch):
     # A run trained with record_final=False has no final_episode.npz and no final return in its
     # summary: notebook 4 replays the episode and plots the replay instead.

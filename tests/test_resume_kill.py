@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ddpg_helpers import DDPGError, load_agent
 from ddpg_helpers.run import load as load_run
 
@@ -19,6 +21,7 @@ def saved_episode(out):
         return -1
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "ddpg_helpers", "train", "--out", str(out), *ARGS],

@@ -31,6 +31,7 @@ def trial_states(db: Path) -> dict[int, str]:
         return dict(con.execute("select number, state from trials"))
 
 
+@pytest.mark.slow
 def test_a_study_reports_the_best_trial_as_train_flags_beside_the_defaults(tmp_path, capsys):
     folder = tmp_path / "study"
     assert main(["tune", "--trials", "2", "--steps", "300", "--seeds", "2", "--out", str(folder), *TINY]) == 0
@@ -54,6 +55,7 @@ def test_flags_reproduce_settings_of_every_kind():
         {"eval_every": 10, "noise_theta": 0.1, "actor_hidden": [64, 64], "record_final": False}
 
 
+@pytest.mark.slow
 def test_an_interrupted_study_marks_the_killed_trial_failed_and_goes_on(tmp_path):
     """A worker killed in its second trial: the same command later says so, runs those settings again and
     ends the study with two complete trials."""
@@ -109,6 +111,7 @@ def test_bad_input_to_tune_is_one_line_and_writes_nothing(tmp_path, capsys, prob
 POSTGRES = os.environ.get("DDPG_TEST_POSTGRES_URL")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not POSTGRES, reason="needs a PostgreSQL server: DDPG_TEST_POSTGRES_URL (.ci/run starts one)")
 def test_two_workers_fill_one_study_on_postgresql(tmp_path):
     """`--workers 2` against one PostgreSQL database, as workers on two machines would: both take trials."""

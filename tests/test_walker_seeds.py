@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -83,6 +84,7 @@ def test_other_recipes_get_other_file_names():
     assert walker_seeds.recipe_tag("BipedalWalker-v3", "td3", ["--updates-per-step", "2"]) == "_td3_updates-per-step-2"
 
 
+@pytest.mark.slow
 def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
     # Two seeds trained in parallel: one row each, with the exact columns.
     assert call(tmp_path) == 0
@@ -150,6 +152,7 @@ def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
     assert not (run.path / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_a_sigterm_stops_the_trainings_at_a_checkpoint_they_can_resume_from(tmp_path):
     """The signal only marks the request; the loop then stops every training it started, each at a
     checkpoint, and raises (the command exits 143)."""
