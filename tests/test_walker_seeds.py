@@ -28,7 +28,9 @@ EXTRA = "--max-episode-steps 100 --eval-every 1 --eval-episodes 1"
 
 
 def call(tmp: Path, *flags: str, seeds=("0", "1"), steps=200) -> int:
-    return walker_seeds.main(["--env", "MountainCarContinuous-v0", "--seeds", *seeds, "--total-steps", str(steps),
+    # TD3, not the walker preset's TQC that the script trains by default: the runs below are TD3's.
+    return walker_seeds.main(["--env", "MountainCarContinuous-v0", "--algo", "td3", "--seeds", *seeds,
+                              "--total-steps", str(steps),
                               "--jobs", "2", "--extra", EXTRA, "--eval100-episodes", "3",
                               "--runs", str(tmp / "runs"), "--csv", str(tmp / "seeds.csv"),
                               "--curves", str(tmp / "curves"), *flags])
@@ -121,9 +123,9 @@ def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
     assert read_csv(tmp_path / "seeds.csv")[1] == rows
 
     # Another recipe in the same folder, or a smaller cap than the runs', is refused before anything runs.
-    assert walker_seeds.main(["--env", "MountainCarContinuous-v0", "--seeds", "0", "--total-steps", "200",
-                              "--extra", "--max-episode-steps 50 --eval-every 1", "--runs", str(tmp_path / "runs"),
-                              "--csv", str(tmp_path / "other.csv")]) == 2
+    assert walker_seeds.main(["--env", "MountainCarContinuous-v0", "--algo", "td3", "--seeds", "0",
+                              "--total-steps", "200", "--extra", "--max-episode-steps 50 --eval-every 1",
+                              "--runs", str(tmp_path / "runs"), "--csv", str(tmp_path / "other.csv")]) == 2
     assert "max_episode_steps=100" in capsys.readouterr().err
     assert call(tmp_path, steps=100) == 2
     assert not (tmp_path / "other.csv").exists()
