@@ -6,6 +6,7 @@ one run; where a step's time goes; and time to solve.
     python benchmarks/bench.py --envs walker-preset # the walker preset as it trains (TQC, one update per step)
     python benchmarks/bench.py --envs walker-td3    # the walker preset's settings and nets with TD3
     python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
+    python benchmarks/bench.py --envs walker-recipes  # the preset (TQC, 1 update per step) vs TD3's (2 per step)
     python benchmarks/bench.py --envs mcc walker --against 2aa61c3 HEAD   # today's loop beside an older one
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
@@ -412,15 +413,26 @@ def updates(config) -> str:
     return ", ".join([f"{per_step} per step", *extras])
 
 
-def walker_sizes(device, chunk: int, repeats: int) -> None:
-    """TD3 on BipedalWalker-v3 in the package's own loop: the preset's nets and batch vs the Zoo's."""
-    preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="eager", updates_per_step=1)
-    impls = {f"preset: {list(preset.actor_hidden)} nets, batch {preset.batch_size}": Ours(preset, chunk),
-             "Zoo: [400, 300] nets, batch 256": Ours(make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES}), chunk)}
+def walker_side_by_side(key: str, device, chunk: int, repeats: int) -> None:
+    """Two walker recipes in the package's own loop (eager), interleaved. walker-sizes: TD3 with the preset's
+    nets and batch vs the Zoo's, one update per step. walker-recipes: the preset as it trains (TQC, one update
+    per env step) vs the TD3 preset before it (two updates per env step, the rest the same)."""
+    if key == "walker-sizes":
+        preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="eager", updates_per_step=1)
+        zoo = make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES})
+        impls = {f"preset: {list(preset.actor_hidden)} nets, batch {preset.batch_size}": Ours(preset, chunk),
+                 "Zoo: [400, 300] nets, batch 256": Ours(zoo, chunk)}
+        title, first_column, ratio_column = "TD3, one update per step", "sizes", "vs Zoo sizes"
+    else:
+        tqc = make_config(ENVS["walker"], device=str(device), compile="eager")
+        td3 = make_config(**{**tqc.to_dict(), "algo": "td3", "updates_per_step": 2})
+        impls = {"TQC, one update per env step (the preset)": Ours(tqc, chunk),
+                 "TD3, two updates per env step (the preset before)": Ours(td3, chunk)}
+        title, first_column, ratio_column = "the preset as it trains", "recipe", "vs TD3's"
     ticks = cpu_ticks()
-    print_rates(f"BipedalWalker-v3, TD3 (ddpg_helpers eager): env steps/s, one update per step, "
-                f"{repeats} x {chunk} steps", steps_per_second(impls, chunk, repeats), base=list(impls)[1],
-                first_column="sizes", ratio_column="vs Zoo sizes", ticks=ticks)
+    print_rates(f"BipedalWalker-v3 (ddpg_helpers eager): env steps/s, {title}, {repeats} x {chunk} steps",
+                steps_per_second(impls, chunk, repeats), base=list(impls)[1], first_column=first_column,
+                ratio_column=ratio_column, ticks=ticks)
 
 
 def machine(device) -> str:
@@ -435,7 +447,8 @@ def machine(device) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--envs", nargs="+", default=["mcc", "walker"], choices=sorted(ENVS) + ["walker-sizes"])
+    p.add_argument("--envs", nargs="+", default=["mcc", "walker"],
+                   choices=sorted(ENVS) + ["walker-sizes", "walker-recipes"])
     p.add_argument("--device", default="auto")
     p.add_argument("--chunk", type=int, default=1000, help="env steps per timed chunk")
     p.add_argument("--repeats", type=int, default=5, help="timed chunks per implementation")
@@ -461,8 +474,8 @@ def main(argv=None):
     print(f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}")
     print(f"# command: python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
 
-    if "walker-sizes" in args.envs:
-        walker_sizes(device, args.chunk, args.repeats)
+    for key in (k for k in args.envs if k in ("walker-sizes", "walker-recipes")):
+        walker_side_by_side(key, device, args.chunk, args.repeats)
     for key in (k for k in args.envs if k in ENVS):
         # One update per env step, as the tables say; DDPG as the blog's loop has it (one-step targets,
         # no LayerNorm), so that only the plumbing differs. walker-preset: the preset as it trains.
