@@ -12,8 +12,9 @@ from .run import Run, finished_runs
 
 SHIPPED_RUN = Path("trained") / "mcc"
 """The trained MountainCarContinuous agent the project ships, relative to the repository root."""
-SHIPPED_WALKER = Path("trained") / "walker-td3"
-"""Where the project's trained TD3 walker lies, relative to the repository root (a checkout may lack it)."""
+SHIPPED_WALKER = Path("trained") / "walker-tqc"
+"""Where the project's trained walker (the preset's TQC) lies, relative to the repository root (a checkout may
+lack it). trained/walker-td3 beside it is the TD3 walker shipped before."""
 QUICK_SUBDIR = "quick"
 """Quick runs go to RUNS/quick, so they never replace or hide a reader's full run."""
 
@@ -41,7 +42,7 @@ def latest_run(runs: str | Path | None = None, env_id: str | None = "MountainCar
 
 
 def find_shipped(relative: str | Path = SHIPPED_RUN) -> Path | None:
-    """A run folder the project ships (trained/mcc, trained/walker-td3), or None where this checkout lacks it."""
+    """A run folder the project ships (trained/mcc, trained/walker-tqc), or None where this checkout lacks it."""
     for root in (colab.repo_root(), Path.cwd(), Path.cwd().parent, colab.COLAB_CHECKOUT):
         if root is not None and Run(root / relative).is_finished():
             return root / relative

@@ -268,7 +268,7 @@ for label, config in configs.items():
 # ## The learning curves, and what each walker does
 #
 # From here on the cells read run folders, so they work after a kernel restart or without training:
-# the latest finished run of each algorithm, and the shipped walker (`trained/walker-td3`; set `RUN`
+# the latest finished run of each algorithm, and the shipped walker (`trained/walker-tqc`; set `RUN`
 # to show another). Thick lines: the noise-free evaluations (band: one standard deviation); thin: the
 # training returns' moving average. Then five noise-free episodes of each, on env seeds 0 to 4 (the
 # project's measure is 100: `python -m ddpg_helpers evaluate RUN --episodes 100 --seed 0`).
@@ -278,7 +278,7 @@ RUN = None
 
 latest = {label: dh.latest_run(runs, WALKER, label.lower()) for label in configs}
 shipped = dh.find_shipped(dh.SHIPPED_WALKER)
-shown = {label: run for label, run in {**latest, "TD3 (shipped)": shipped}.items() if run is not None}
+shown = {label: run for label, run in {**latest, "TQC (shipped)": shipped}.items() if run is not None}
 for label, run in shown.items():
     print(f"{label:14s} {run}")
 if not shown:

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     from conftest import TINY
-
     from ddpg_helpers import Config
 
     out = tmp_path_factory.mktemp("run") / "mcc"
@@ -114,7 +113,7 @@ def test_a_run_folder_refuses_to_be_overwritten_without_overwrite(finished):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shipped", ["mcc", "walker-td3"])
+@pytest.mark.parametrize("shipped", ["mcc", "walker-td3", "walker-tqc"])
 def test_the_shipped_checkpoints_written_before_the_schema_still_load(shipped):
     path = ROOT / "trained" / shipped
     if not Run(path).is_finished():
