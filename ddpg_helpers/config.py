@@ -222,9 +222,9 @@ PRESETS: dict[str, dict] = {
         # LayerNorm in the critic (as in DroQ): with TD3 and two updates per env step, 4 of 5 seeds kept nets at
         # 300 or more over 100 episodes where the 3-step preset alone left 0 of 5 (docs/experiments.md).
         critic_layer_norm=True,
-        # TQC's truncated quantile critics, one update per env step: on seed 0, whose TD3 run with two updates
-        # per step never reached 300 in 300k env steps, the first evaluation at 300 came at 98k env steps (315,
-        # and 311 over 100 more episodes); a TQC update costs less than two of TD3's (BENCHMARKS.md).
+        # TQC's truncated quantile critics, one update per env step. Seeds 0-4, 300k env steps: 5 of 5 kept nets
+        # at 322.8 or more over 100 episodes (TD3 with two updates per step: 4 of 5 at 300), the median seed's
+        # first evaluation at 300 after 120,766 env steps (148,467), at 1.32x the env steps/s (BENCHMARKS.md).
         algo="tqc", updates_per_step=1,
     ),
 }

@@ -125,10 +125,11 @@ def test_seeds_table_trains_once_and_resumes(tmp_path, capsys):
     # Another recipe in the same folder, or a smaller cap than the runs', is refused before anything runs.
     assert walker_seeds.main(["--env", "MountainCarContinuous-v0", "--algo", "td3", "--seeds", "0",
                               "--total-steps", "200", "--extra", "--max-episode-steps 50 --eval-every 1",
-                              "--runs", str(tmp_path / "runs"), "--csv", str(tmp_path / "other.csv")]) == 2
+                              "--runs", str(tmp_path / "runs"), "--csv", str(tmp_path / "other.csv"),
+                              "--curves", str(tmp_path / "other-curves")]) == 2
     assert "max_episode_steps=100" in capsys.readouterr().err
     assert call(tmp_path, steps=100) == 2
-    assert not (tmp_path / "other.csv").exists()
+    assert not (tmp_path / "other.csv").exists() and not (tmp_path / "other-curves").exists()
 
     # Seed 1 as if killed after its last checkpoint (no summary): continued, not started again.
     (run_of(tmp_path, 1).path / "summary.json").unlink()
