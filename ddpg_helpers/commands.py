@@ -121,8 +121,8 @@ def cmd_evaluate(args) -> dict:
         from .checkpoint import check_writable
 
         check_writable(args.gif)
-    env = make_env(config.env_id)
-    returns = evaluate(agent, env, args.episodes, args.seed, config.max_episode_steps)
+    envs = [make_env(config.env_id) for _ in range(config.eval_envs)]
+    returns = evaluate(agent, envs, args.episodes, args.seed, config.max_episode_steps)
     result = {"env_id": config.env_id, "algo": config.algo, "nets": "best" if args.best else "last",
               "episodes": args.episodes, "seed": args.seed,
               "mean": float(np.mean(returns)), "std": float(np.std(returns)),

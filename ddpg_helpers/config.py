@@ -95,6 +95,8 @@ class Config:
     """episodes between noise-free evaluations (0: only at the end)"""
     eval_episodes: int = 5
     """episodes per noise-free evaluation (at most 1000: the confirmation's seeds come next)"""
+    eval_envs: int = 10
+    """copies of the env an evaluation plays side by side, the actor acting for all in one call (1: one by one)"""
     eval_seed: int = 10_000
     """first env seed of the evaluations (eval_seed, +1, ...; confirmations +1000, longer looks +2000); at least 100"""
     target_return: float | None = None
@@ -132,8 +134,8 @@ class Config:
             choices = typing.get_args(hints[f.name]) if typing.get_origin(hints[f.name]) is Literal else ()
             if choices and getattr(self, f.name) not in choices:
                 raise DDPGError(f"unknown {f.name} {getattr(self, f.name)!r} (choose {', '.join(map(repr, choices))})")
-        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "updates_per_step", "n_step",
-                     "policy_delay", "sigma_decay", "actor_lr", "critic_lr", "n_quantiles"):
+        for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "eval_envs", "updates_per_step",
+                     "n_step", "policy_delay", "sigma_decay", "actor_lr", "critic_lr", "n_quantiles"):
             if getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
         for f in dataclasses.fields(self):  # nan and inf pass every comparison below, or fail it unhelpfully
@@ -192,7 +194,8 @@ OBSOLETE = frozenset({"frame_stride"})
 """Fields of older configs that no longer do anything; their values are ignored when read."""
 
 RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "compile", "eval_every",
-                       "checkpoint_every", "snapshot_every", "confirm_episodes", "keep_episodes", "tensorboard"})
+                       "eval_envs", "checkpoint_every", "snapshot_every", "confirm_episodes", "keep_episodes",
+                       "tensorboard"})
 """Config fields a resumed run may change: how long it goes on, where and how fast it runs, how often it saves.
 The rest would make the continued run a different experiment from the one its history records."""
 
@@ -211,6 +214,9 @@ PRESETS: dict[str, dict] = {
         actor_hidden=(256, 256), critic_state_hidden=256, critic_hidden=(256,),
         warmup_steps=10_000, learning_starts=10_000, noise="gaussian", sigma_start=0.1, sigma_end=0.1,
         eval_every=25, eval_episodes=10, checkpoint_every=10,
+        # One env at a time: its step (0.37 ms) is most of an evaluation's, batching the actor's calls saves little,
+        # and the walker's published figures came from evaluations played one by one.
+        eval_envs=1,
         # Not the Zoo's: keeps the actor out of tanh's flat tails, where it stops learning (docs/walker.md, notebook 6).
         actor_preact_l2=1e-3,
         # Not the Zoo's: 3-step returns. On seeds 0-2 the evaluations reached the one-step runs'

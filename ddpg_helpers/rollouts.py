@@ -66,15 +66,55 @@ class Interrupted(Exception):
     """A stop was asked for (SIGTERM) while the agent was being evaluated."""
 
 
-def evaluate(agent, env: gym.Env, episodes: int, seed: int, max_steps: int | None = None,
+def evaluate(agent, envs, episodes: int, seed: int, max_steps: int | None = None,
              should_stop=None) -> list[float]:
     """Noise-free returns over `episodes` episodes with env seeds seed, seed+1, ...
 
-    `should_stop()`, checked between episodes, cuts a long evaluation short (raises Interrupted).
+    `envs`: one env, or a list of copies of one env that play the episodes side by side, the actor
+    acting for all of them in one call per step. Where an env steps in microseconds (MountainCar:
+    3 us against the actor's 48 us on a CPU core), the actor's calls are nearly all of an
+    evaluation's time, and a call on 10 rows costs little more than on one.
+
+    Episode k plays in env k mod len(envs), in that row of every call (an idle env's row repeats its
+    last observation, its action unused). A matrix routine may round a row's last bit by its place,
+    never by the other rows' values: an episode's return depends on its seed and its row, not on the
+    episodes beside it. One env: one observation per call, as `run_episode` plays it.
+
+    `should_stop()`, checked before each episode starts, cuts a long evaluation short (raises Interrupted).
     """
-    returns = []
-    for i in range(episodes):
+    envs = list(envs) if isinstance(envs, (list, tuple)) else [envs]
+    if len(envs) == 1:
+        returns = []
+        for i in range(episodes):
+            if should_stop is not None and should_stop():
+                raise Interrupted("stopped during an evaluation")
+            returns.append(run_episode(agent, envs[0], seed + i, max_steps=max_steps).total_return)
+        return returns
+    return _evaluate_side_by_side(agent, envs, episodes, seed, max_steps, should_stop)
+
+
+def _evaluate_side_by_side(agent, envs, episodes, seed, max_steps, should_stop) -> list[float]:
+    rewards: list[list[float]] = [[] for _ in range(episodes)]
+    obs = np.zeros((len(envs), envs[0].observation_space.shape[0]), np.float32)
+    playing: dict[int, int] = {}  # env (and row) -> the episode it plays
+
+    def start(episode: int) -> None:
         if should_stop is not None and should_stop():
             raise Interrupted("stopped during an evaluation")
-        returns.append(run_episode(agent, env, seed + i, max_steps=max_steps).total_return)
-    return returns
+        row = episode % len(envs)
+        obs[row], _ = envs[row].reset(seed=seed + episode)
+        playing[row] = episode
+
+    for episode in range(min(len(envs), episodes)):
+        start(episode)
+    while playing:
+        actions = agent.act(obs)
+        for row, episode in list(playing.items()):
+            obs[row], reward, terminated, truncated, _ = envs[row].step(actions[row])
+            rewards[episode].append(reward)
+            if terminated or truncated or (max_steps is not None and len(rewards[episode]) >= max_steps):
+                del playing[row]
+                if episode + len(envs) < episodes:
+                    start(episode + len(envs))
+    # Summed as `Episode.total_return` sums them: in float32.
+    return [float(np.asarray(r, np.float32).sum()) for r in rewards]

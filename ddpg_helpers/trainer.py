@@ -85,7 +85,9 @@ class Trainer:
 
     def __init__(self, config: Config):
         self.config = c = config
-        self.env, self.eval_env = make_env(c.env_id), make_env(c.env_id)
+        self.env = make_env(c.env_id)
+        self.eval_envs = [make_env(c.env_id) for _ in range(c.eval_envs)]  # rollouts.evaluate plays them side by side
+        self.eval_env = self.eval_envs[0]
         self.device = pick_device(c.device)
         self.apply_torch_settings()
         self.random = RandomStates(c.seed, self.device)
@@ -172,7 +174,7 @@ class Trainer:
         self.agent.sync_actor()  # the learner's nets as they are now, not the acting copy one update behind
 
         def look(episodes: int, first_seed: int) -> tuple[float, float]:
-            returns = evaluate(self.agent, self.eval_env, episodes, first_seed, c.max_episode_steps, should_stop)
+            returns = evaluate(self.agent, self.eval_envs, episodes, first_seed, c.max_episode_steps, should_stop)
             return float(np.mean(returns)), float(np.std(returns))
 
         row = {"episode": self.episode, "env_steps": self.env_steps}
