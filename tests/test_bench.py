@@ -241,3 +241,20 @@ def test_threads_evaluate_prints_one_table_per_env(capsys):
     assert "evaluating trained/mcc" in out
     rows = [line for line in out.splitlines() if line.startswith("| 1 |")]
     assert len(rows) == 1 and float(rows[0].split("|")[2].split()[0]) > 0
+
+
+def test_whole_run_times_each_part_once_and_leaves_the_run_as_it_found_it(tmp_path):
+    from benchmarks import whole_run
+    from ddpg_helpers import trainer as trainer_module
+
+    before = trainer_module.Trainer.train_episode
+    # The first evaluation (episode 2) solves at -1e9, its confirmation agrees, and the run stops there.
+    r = whole_run.one_run(0, eval_envs=3, naive_every=1, out=tmp_path / "run", episodes=4, max_episode_steps=60,
+                          eval_every=2, eval_episodes=3, target_return=-1e9, confirm_episodes=4)
+    assert r["calls"]["training episodes"] == 2 and r["calls"]["evaluations"] == 1
+    assert r["calls"]["confirmations and longer looks"] == 1
+    assert r["naive_chunks"] == 2 and r["env_steps"] == 120
+    assert sum(r["parts"].values()) == pytest.approx(r["run_seconds"])
+    assert r["run_rate"] < r["loop_rate"]  # the run is its training episodes and more
+    assert trainer_module.Trainer.train_episode is before  # the timers are gone
+    assert "| `train`, the whole run |" in whole_run.report(r)
