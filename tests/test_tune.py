@@ -13,7 +13,7 @@ import pytest
 
 from ddpg_helpers.cli import main
 from ddpg_helpers.run import Run
-from ddpg_helpers.tune import parse_fixed, train_flags
+from ddpg_helpers.tune import SEARCH_SPACE, parse_fixed, train_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 # Trials that take a few seconds: MountainCar episodes of 100 steps, an evaluation episode after each.
@@ -29,6 +29,13 @@ def tune_command(folder, trials, steps=400, *extra):
 def trial_states(db: Path) -> dict[int, str]:
     with sqlite3.connect(db) as con:
         return dict(con.execute("select number, state from trials"))
+
+
+def has_settings(db: Path, number: int) -> bool:
+    """Whether trial `number` has all its sampled settings written (it is RUNNING a moment before the first)."""
+    with sqlite3.connect(db) as con:
+        return con.execute("select count(*) from trial_params join trials using (trial_id) where number = ?",
+                           (number,)).fetchone()[0] == len(SEARCH_SPACE)
 
 
 @pytest.mark.slow
@@ -64,9 +71,9 @@ def test_an_interrupted_study_marks_the_killed_trial_failed_and_goes_on(tmp_path
     worker = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # until trial 0 is complete and trial 1 running
+    while time.monotonic() < deadline:  # until trial 0 is complete and trial 1 running with its settings
         states = trial_states(db) if db.exists() else {}
-        if states.get(0) == "COMPLETE" and states.get(1) == "RUNNING":
+        if states.get(0) == "COMPLETE" and states.get(1) == "RUNNING" and has_settings(db, 1):
             break
         assert worker.poll() is None, worker.stderr.read().decode()
         time.sleep(0.2)
