@@ -63,6 +63,9 @@ class Config:
     """rewards summed before the TD target bootstraps from gamma^n Q' (1: one-step, as in DDPG and TD3)"""
     updates_per_step: int = 1
     """gradient updates after each env step"""
+    update_every: int = 1
+    """env steps between rounds of updates, each round update_every x updates_per_step of them (1: after every
+    step; 64: blocked, n env steps with the same actor, then n updates, as the RL Baselines3 Zoo's TQC)"""
     warmup_steps: int = 0
     """env steps with uniform random actions before the actor acts"""
     learning_starts: int = 0
@@ -135,7 +138,7 @@ class Config:
             if choices and getattr(self, f.name) not in choices:
                 raise DDPGError(f"unknown {f.name} {getattr(self, f.name)!r} (choose {', '.join(map(repr, choices))})")
         for name in ("episodes", "batch_size", "memory_size", "eval_episodes", "eval_envs", "updates_per_step",
-                     "n_step", "policy_delay", "sigma_decay", "actor_lr", "critic_lr", "n_quantiles"):
+                     "update_every", "n_step", "policy_delay", "sigma_decay", "actor_lr", "critic_lr", "n_quantiles"):
             if getattr(self, name) <= 0:
                 raise DDPGError(f"{name} must be positive, got {getattr(self, name)}")
         for f in dataclasses.fields(self):  # nan and inf pass every comparison below, or fail it unhelpfully

@@ -148,8 +148,10 @@ class Trainer:
                 memory.push(*transition)
             obs = next_obs
             ep_return += float(reward)
-            if len(memory) >= c.batch_size and self.env_steps >= c.learning_starts:
-                for _ in range(c.updates_per_step):
+            # Blocked updates (update_every > 1): the round falls on env step counts, so a resumed run keeps it.
+            if (len(memory) >= c.batch_size and self.env_steps >= c.learning_starts
+                    and self.env_steps % c.update_every == 0):
+                for _ in range(c.updates_per_step * c.update_every):
                     critic_loss, actor_loss = agent.learn(memory)
                     losses[0] += critic_loss
                     n_updates += 1

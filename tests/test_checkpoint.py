@@ -81,7 +81,8 @@ def test_loading_never_executes_code(tmp_path):
     ("ddpg", "eager", 1, {}), pytest.param("td3", "eager", 1, {}, marks=pytest.mark.slow),
     pytest.param("td3", "graph", 1, {}, marks=pytest.mark.slow),
     pytest.param("td3", "eager", 3, {}, marks=pytest.mark.slow), ("td3", "graph", 3, {}),
-    pytest.param("td3", "eager", 3, {"critic_layer_norm": True, "updates_per_step": 2}, marks=pytest.mark.slow)])
+    pytest.param("td3", "eager", 3, {"critic_layer_norm": True, "updates_per_step": 2}, marks=pytest.mark.slow),
+    pytest.param("tqc", "eager", 3, {"update_every": 7}, marks=pytest.mark.slow)])
 def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, algo, path, n_step, more):
     # The graph path on the CPU runs the captured step uncaptured, with its lagging acting copy.
     settings = {**TINY, "algo": algo, "compile": path, "n_step": n_step, **more}

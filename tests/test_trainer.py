@@ -212,6 +212,26 @@ def test_no_update_before_learning_starts():
     assert trainer.agent.updates == trainer.env_steps - 199  # one per step from step 200 on
 
 
+def test_blocked_updates_come_in_rounds_on_multiples_of_update_every():
+    from ddpg_helpers import Trainer
+
+    trainer = Trainer(Config(episodes=2, max_episode_steps=100, learning_starts=30, batch_size=16, update_every=7,
+                             updates_per_step=2, eval_every=0, record_final=False, device="cpu"))
+    seen = []
+    learn = trainer.agent.learn
+
+    def spy(memory):
+        seen.append(trainer.env_steps)
+        return learn(memory)
+
+    trainer.agent.learn = spy
+    trainer.train_episode()
+    trainer.train_episode()
+    rounds = [s for s in range(30, trainer.env_steps + 1) if s % 7 == 0]  # 35, 42, ... across both episodes
+    assert trainer.env_steps == 200 and seen == [s for s in rounds for _ in range(7 * 2)]
+    assert trainer.agent.updates == len(seen)
+
+
 def test_td3_history_averages_the_actor_loss_over_the_actor_updates_only():
     from ddpg_helpers import Trainer
 
