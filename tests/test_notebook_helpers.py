@@ -10,9 +10,9 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
-from conftest import fake_run
 
 import ddpg_helpers as dh
+from conftest import fake_run
 from ddpg_helpers import Config, animation, colab, display, make_env, plotting, run_episode, train
 from ddpg_helpers import runs as runs_module
 from ddpg_helpers.errors import DDPGError

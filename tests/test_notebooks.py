@@ -96,7 +96,6 @@ def test_notebook_4_watches_a_run_that_kept_no_final_episode(tmp_path, monkeypat
     # summary: notebook 4 replays the episode and plots the replay instead.
     nbclient = pytest.importorskip("nbclient")  # requirements-dev.txt installs it
     from conftest import TINY
-
     from ddpg_helpers.run import FINAL_EPISODE
 
     run = tmp_path / "no-final"
