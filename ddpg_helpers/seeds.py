@@ -16,12 +16,12 @@ import glob
 import json
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from .config import RESUMABLE
+from .config import OBSOLETE, RESUMABLE, Config
 from .errors import DDPGError
 from .run import CONFIG, METRICS, SUMMARY, Run
 
@@ -51,11 +51,19 @@ class Group:
     runs: list[SeedRun] = field(default_factory=list)
 
 
+def with_defaults(config: dict) -> dict:
+    """A config.json as the run ran it: settings added since it was written at their defaults (the behaviour
+    from before they existed, as `Config.from_dict` reads them), settings since dropped left out."""
+    defaults = {f.name: f.default for f in fields(Config) if f.default is not MISSING}
+    return {**defaults, **{k: v for k, v in config.items() if k not in OBSOLETE}}
+
+
 def read_run(path: str | Path) -> SeedRun:
     run, path = Run(path), Path(path)
     config = run.config()
     if config is None:
         raise DDPGError(f"{path} is not a run folder (no {CONFIG})")
+    config = with_defaults(config)
     if (path / METRICS).is_file() and (path / SUMMARY).is_file():
         steps, means = _evals_from_metrics(path / METRICS)
         summary = run.summary()

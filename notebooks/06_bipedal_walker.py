@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -311,7 +311,7 @@ for label, run in shown.items():
 # %%
 tables = sorted((dh.colab.repo_root() or Path("..")).glob("benchmarks/results/runs/walker-seeds*"))
 if tables:
-    groups = seeds.load_groups([f"{t}/*" for t in tables])
+    groups = [g for g in seeds.load_groups([f"{t}/*" for t in tables]) if len(g.runs) >= 5]  # screens: fewer
     fig, ax = plt.subplots(figsize=(9, 4.5))
     seeds.plot_groups(groups, ax, title=f"{WALKER}: the five-seed tables")
     plt.show()

@@ -38,6 +38,19 @@ def test_runs_that_differ_only_in_seed_form_one_group(tmp_path):
     assert sorted(g.label for g in groups) == ["tau=0.001", "tau=0.01"]  # named by what sets them apart
 
 
+def test_a_run_written_before_a_setting_existed_groups_with_runs_at_its_default(tmp_path):
+    for seed in range(2):
+        fake_seed_run(tmp_path / f"new{seed}", seed, [(100, 1.0)], n_step=3)
+    old = fake_seed_run(tmp_path / "old", 2, [(100, 1.0)], n_step=3)
+    config = json.loads((old / "config.json").read_text())
+    del config["update_every"]  # a config.json from before blocked updates
+    config["frame_stride"] = 4  # and one with a setting that no longer exists
+    (old / "config.json").write_text(json.dumps(config))
+    fake_seed_run(tmp_path / "other", 0, [(100, 1.0)], n_step=3, update_every=4)
+    groups = group_runs([read_run(p) for p in sorted(tmp_path.iterdir())])
+    assert sorted((g.label, len(g.runs)) for g in groups) == [("update_every=1", 3), ("update_every=4", 1)]
+
+
 def test_the_curve_is_the_mean_over_seeds_with_a_band_that_holds_it(tmp_path):
     # Seeds evaluate at different env steps: each is read at its last evaluation before a grid point.
     runs = [fake_seed_run(tmp_path / "s0", 0, [(100, 0.0), (300, 10.0), (500, 20.0)]),
