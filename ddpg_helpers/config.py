@@ -196,6 +196,14 @@ class Config:
 OBSOLETE = frozenset({"frame_stride"})
 """Fields of older configs that no longer do anything; their values are ignored when read."""
 
+
+def with_defaults(saved: dict) -> dict:
+    """A saved config.json as its run ran: fields added since it was written at their defaults (the behaviour
+    from before they existed, as `Config.from_dict` reads them), fields since dropped left out."""
+    defaults = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default  # as JSON holds them
+                for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
+    return {**defaults, **{k: v for k, v in saved.items() if k not in OBSOLETE}}
+
 RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "device", "threads", "compile", "eval_every",
                        "eval_envs", "checkpoint_every", "snapshot_every", "confirm_episodes", "keep_episodes",
                        "tensorboard"})

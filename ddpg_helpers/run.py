@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from . import checkpoint
-from .config import RESUMABLE, Config
+from .config import RESUMABLE, Config, with_defaults
 from .errors import DDPGError
 
 CHECKPOINT = "checkpoint.pt"
@@ -208,9 +208,10 @@ class Run:
     # --- checks ---
     def check_same_settings(self, config: Config, remedy: str = "start a new run to change it") -> None:
         """Refuse to go on with other settings than the run's own (other than how long and where it runs)."""
-        saved = self.config() or {}
+        saved = self.config()
+        saved = {} if saved is None else with_defaults(saved)  # a field newer than the run: it ran at the default
         for name, value in config.to_dict().items():  # env_id and algo come first
-            if name in saved and name not in RESUMABLE and saved[name] != value:
+            if name not in RESUMABLE and saved.get(name, value) != value:
                 what = (f"a {saved[name]} run, not {value}" if name in ("env_id", "algo")
                         else f"a run with {name}={saved[name]!r}, not {value!r}")
                 raise DDPGError(f"{self.path} holds {what}; {remedy}")

@@ -16,12 +16,12 @@ import glob
 import json
 import sys
 import textwrap
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .config import OBSOLETE, RESUMABLE, Config
+from .config import RESUMABLE, with_defaults
 from .errors import DDPGError
 from .run import CONFIG, METRICS, SUMMARY, Run
 
@@ -49,13 +49,6 @@ class SeedRun:
 class Group:
     label: str
     runs: list[SeedRun] = field(default_factory=list)
-
-
-def with_defaults(config: dict) -> dict:
-    """A config.json as the run ran it: settings added since it was written at their defaults (the behaviour
-    from before they existed, as `Config.from_dict` reads them), settings since dropped left out."""
-    defaults = {f.name: f.default for f in fields(Config) if f.default is not MISSING}
-    return {**defaults, **{k: v for k, v in config.items() if k not in OBSOLETE}}
 
 
 def read_run(path: str | Path) -> SeedRun:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,17 @@ def test_train_or_resume_refuses_a_run_with_other_settings(tmp_path):
     with pytest.raises(DDPGError, match="holds a run with gamma=0.999, not 0.9"):
         dh.train_or_resume(dataclasses.replace(tiny(2), gamma=0.9), out, resume=True)
     assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_a_run_from_before_a_setting_existed_goes_on_only_at_its_default(tmp_path):
+    out = tmp_path / "run"
+    dh.train_or_resume(tiny(1), out)
+    config = json.loads((out / "config.json").read_text())
+    del config["update_every"]  # as written before blocked updates: it updated after every step
+    (out / "config.json").write_text(json.dumps(config))
+    with pytest.raises(DDPGError, match="holds a run with update_every=1, not 4"):
+        dh.train_or_resume(dataclasses.replace(tiny(2), update_every=4), out, resume=True)
+    assert dh.train_or_resume(tiny(2), out, resume=True).history["episode"] == [0, 1]
 
 
 def test_train_or_resume_refuses_another_algorithms_run(tmp_path):
