@@ -6,7 +6,7 @@ one run; where a step's time goes; and time to solve.
     python benchmarks/bench.py --envs walker-preset # the walker preset as it trains (TQC, one update per step)
     python benchmarks/bench.py --envs walker-td3    # the walker preset's settings and nets with TD3
     python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
-    python benchmarks/bench.py --envs walker-recipes  # the preset (TQC, 1 update per step) vs TD3's (2 per step)
+    python benchmarks/bench.py --envs walker-recipes  # the preset vs the TQC preset before it and TD3's (2 updates per step)
     python benchmarks/bench.py --envs mcc walker --against 2aa61c3 HEAD   # today's loop beside an older one
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved
@@ -62,6 +62,8 @@ ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3", "walker
 ALGOS = {"walker-td3": "td3", "walker-preset": None}  # None: the preset's own, as it trains; the rest: the blog's DDPG
 # The RL Baselines3 Zoo's TD3 sizes for the walker, which the package's preset trades for smaller ones.
 ZOO_WALKER_SIZES = dict(actor_hidden=(400, 300), critic_state_hidden=400, critic_hidden=(300,), batch_size=256)
+# The walker preset's TQC before one-step targets with tau 0.02 (BENCHMARKS.md, "BipedalWalker over several seeds").
+TQC_BEFORE = dict(n_step=3, tau=0.005)
 
 
 class Ours:
@@ -416,7 +418,8 @@ def updates(config) -> str:
 def walker_side_by_side(key: str, device, chunk: int, repeats: int) -> None:
     """Two walker recipes in the package's own loop (eager), interleaved. walker-sizes: TD3 with the preset's
     nets and batch vs the Zoo's, one update per step. walker-recipes: the preset as it trains (TQC, one update
-    per env step) vs the TD3 preset before it (two updates per env step, the rest the same)."""
+    per env step) vs the TQC preset before it (3-step returns, tau 0.005) and the TD3 preset before TQC (two
+    updates per env step, 3-step returns, the rest the same)."""
     if key == "walker-sizes":
         preset = make_config(ENVS["walker"], algo="td3", device=str(device), compile="eager", updates_per_step=1)
         zoo = make_config(**{**preset.to_dict(), **ZOO_WALKER_SIZES})
@@ -425,10 +428,12 @@ def walker_side_by_side(key: str, device, chunk: int, repeats: int) -> None:
         title, first_column, ratio_column = "TD3, one update per step", "sizes", "vs Zoo sizes"
     else:
         tqc = make_config(ENVS["walker"], device=str(device), compile="eager")
-        td3 = make_config(**{**tqc.to_dict(), "algo": "td3", "updates_per_step": 2})
-        impls = {"TQC, one update per env step (the preset)": Ours(tqc, chunk),
-                 "TD3, two updates per env step (the preset before)": Ours(td3, chunk)}
-        title, first_column, ratio_column = "the preset as it trains", "recipe", "vs TD3's"
+        tqc3 = make_config(**{**tqc.to_dict(), **TQC_BEFORE})
+        td3 = make_config(**{**tqc3.to_dict(), "algo": "td3", "updates_per_step": 2})
+        impls = {f"TQC, n_step {tqc.n_step}, tau {tqc.tau} (the preset)": Ours(tqc, chunk),
+                 f"TQC, n_step {tqc3.n_step}, tau {tqc3.tau} (the preset before)": Ours(tqc3, chunk),
+                 "TD3, two updates per env step (the preset before TQC)": Ours(td3, chunk)}
+        title, first_column, ratio_column = "the preset as it trains", "recipe", "vs the preset before"
     ticks = cpu_ticks()
     print_rates(f"BipedalWalker-v3 (ddpg_helpers eager): env steps/s, {title}, {repeats} x {chunk} steps",
                 steps_per_second(impls, chunk, repeats), base=list(impls)[1], first_column=first_column,
@@ -462,8 +467,8 @@ def parser() -> argparse.ArgumentParser:
                         "settings, each in its own process: what a change costs or gains (add HEAD to see what "
                         "running in a second process alone changes)")
     p.add_argument("--preset", action="store_true",
-                   help="train with each env's preset settings as they are (the walker: its updates per step, 3-step "
-                        "returns, a LayerNorm critic) instead of one update per step and the blog's DDPG, with the "
+                   help="train with each env's preset settings as they are (the walker: TQC, its updates per step, "
+                        "tau 0.02, a LayerNorm critic) instead of one update per step and the blog's DDPG, with the "
                         "algorithm the env's key names (walker-preset: the preset's own, always as it trains)")
     return p
 

@@ -220,7 +220,7 @@ The rest would make the continued run a different experiment from the one its hi
 # "the preset's sizes").
 PRESETS: dict[str, dict] = {
     "BipedalWalker-v3": dict(
-        episodes=2000, gamma=0.98, tau=0.005, batch_size=128, memory_size=200_000,
+        episodes=2000, gamma=0.98, batch_size=128, memory_size=200_000,
         actor_lr=1e-3, critic_lr=1e-3, critic_weight_decay=0.0,
         actor_hidden=(256, 256), critic_state_hidden=256, critic_hidden=(256,),
         warmup_steps=10_000, learning_starts=10_000, noise="gaussian", sigma_start=0.1, sigma_end=0.1,
@@ -230,19 +230,19 @@ PRESETS: dict[str, dict] = {
         eval_envs=1,
         # Not the Zoo's: keeps the actor out of tanh's flat tails, where it stops learning (docs/walker.md, notebook 6).
         actor_preact_l2=1e-3,
-        # Not the Zoo's: 3-step returns. On seeds 0-2 the evaluations reached the one-step runs'
-        # levels in about half the env steps (docs/experiments.md, "BipedalWalker over several seeds").
-        n_step=3,
         # Kept nets judged on 100 more episodes: seed 1's nets kept on their 10-episode 303.1 scored 299.4
         # over 100 and fell twice (docs/experiments.md); a look this long takes 16-23 s on an idle CPU core.
         keep_episodes=100,
         # LayerNorm in the critic (as in DroQ): with TD3 and two updates per env step, 4 of 5 seeds kept nets at
         # 300 or more over 100 episodes where the 3-step preset alone left 0 of 5 (docs/experiments.md).
         critic_layer_norm=True,
-        # TQC's truncated quantile critics, one update per env step. Seeds 0-4, 300k env steps: 5 of 5 kept nets
-        # at 322.8 or more over 100 episodes (TD3 with two updates per step: 4 of 5 at 300), the median seed's
+        # TQC's truncated quantile critics, one update per env step. Seeds 0-4, 300k env steps, 3-step returns: 5 of 5
+        # kept nets at 322.8 or more over 100 episodes (TD3 with two updates per step: 4 of 5 at 300), the median seed's
         # first evaluation at 300 after 120,766 env steps (148,467), at 1.32x the env steps/s (BENCHMARKS.md).
         algo="tqc", updates_per_step=1,
+        # One-step targets and tau 0.02, as the Zoo's TQC (3-step returns and TD3's tau 0.005 before). Seeds 0-4, 300k
+        # env steps: the median seed's first evaluation at 300 after 93,389 env steps (120,766) (BENCHMARKS.md).
+        n_step=1, tau=0.02,
     ),
 }
 

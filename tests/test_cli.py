@@ -253,7 +253,7 @@ def test_the_walker_preset_applies_and_a_zero_flag_still_overrides_it(tmp_path, 
     assert proc.returncode == 0, proc.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["actor_preact_l2"] == expected
-    assert config["memory_size"] == 200_000 and config["gamma"] == 0.98 and config["n_step"] == 3  # the rest
+    assert config["memory_size"] == 200_000 and config["gamma"] == 0.98 and config["tau"] == 0.02  # the rest
     assert config["keep_episodes"] == 100
 
 
