@@ -6,7 +6,7 @@ one run; where a step's time goes; and time to solve.
     python benchmarks/bench.py --envs walker-preset # the walker preset as it trains (TQC, one update per step)
     python benchmarks/bench.py --envs walker-td3    # the walker preset's settings and nets with TD3
     python benchmarks/bench.py --envs walker-sizes  # TD3 on the walker: the preset's nets vs the Zoo's
-    python benchmarks/bench.py --envs walker-recipes  # the preset vs the TQC preset before it and TD3's (2 updates per step)
+    python benchmarks/bench.py --envs walker-recipes  # the preset vs the presets before it (TQC, 3-step; TD3)
     python benchmarks/bench.py --envs mcc walker --against 2aa61c3 HEAD   # today's loop beside an older one
 
 Each implementation runs the same number of env steps in chunks, and the chunks are interleaved

@@ -4,7 +4,7 @@
     python benchmarks/walker_seeds.py                                 # the preset (TQC), seeds 0-4, 300k env steps each
     python benchmarks/walker_seeds.py --jobs 2                        # two seeds at a time
     python benchmarks/walker_seeds.py --extra "--actor-preact-l2 0"   # a recipe under test, kept apart
-    python benchmarks/walker_seeds.py --algo td3 --extra "--updates-per-step 2"   # TD3 as the preset was before TQC
+    python benchmarks/walker_seeds.py --algo td3 --extra "--updates-per-step 2 --n-step 3 --tau 0.005"   # TD3's preset
     python benchmarks/walker_seeds.py --total-steps 500000            # the same runs, continued to a larger cap
 
 Each seed trains as `python -m ddpg_helpers train --threads 1` (the walker preset, then `--extra`)

@@ -125,10 +125,10 @@ env.close()
 # |---|---|
 # | [256, 256] nets, batch 128 (the Zoo's [400, 300], 256) | 2.21x the env steps/s (BENCHMARKS.md) |
 # | `actor_preact_l2` 1e-3 (no penalty) | without it, a run froze at 278 after 1M env steps (below) |
-# | `n_step` 3 (one-step targets) | seeds 0-2: the one-step runs' levels in about half the env steps |
 # | `critic_layer_norm` (none) | TD3, 2 updates per step, seeds 0-4: 4 of 5 at 300, against 0 of 5 |
 # | `keep_episodes` 100 (the best of 10) | nets at 303.0 on 10 episodes scored 272.6 on 100, 14 falls |
 # | `algo` tqc, one update per step (TD3, two) | seeds 0-4: 5 of 5 at 322.8 or more (TD3: 4 of 5 at 300) |
+# | `tau` 0.02, one-step targets (0.005, 3-step) | TQC, seeds 0-4: the median seed at 300 by 93,389 steps (120,766) |
 #
 # The three runs below differ only in `algo`: their curves differ by TD3's changes, then TQC's.
 
@@ -196,15 +196,15 @@ print("and in the critic's step (Agent._update_step), the second critic learns t
 print("\n".join(line for line in inspect.getsource(Agent._update_step).splitlines() if "critic2" in line))
 
 # %% [markdown]
-# ## The preset's own changes: n-step returns
+# ## n-step returns: what they gave TD3, and why the preset dropped them
 #
 # The target above takes one reward, then trusts the critic. But what a leg does now pays off over the
 # stride's next steps. An n-step target takes the next n rewards as earned and bootstraps only after
 # them: y = r_t + gamma r_t+1 + ... + gamma^n Q'(s_t+n, a') (`NStepReturns`, below; a fall still stops
-# the bootstrap). Older actors earned those rewards, so n stays small (Rainbow's 3, D4PG's 5). Measured
-# (`docs/walker.md`): on seeds 0 to 2 the 3-step runs reached the one-step runs' levels in about half
-# the env steps (seed 0: 263.0 at 175k, against 263.5 at 428k); with n = 5, seeds 0 and 2 were still
-# below 0 at 126k-129k env steps, where the 3-step runs were past 200.
+# the bootstrap). Older actors earned those rewards, so n stays small (Rainbow's 3, D4PG's 5). With TD3,
+# 3-step runs reached the one-step runs' levels in about half the env steps (seeds 0-2, `docs/walker.md`).
+# TQC needs them less: one-step targets with tau 0.02, as the Zoo's TQC, brought its median seed to 300
+# by 93,389 env steps, against 120,766 with 3 steps and tau 0.005, at the same cost (BENCHMARKS.md).
 
 # %%
 display(dh.show_source(NStepReturns))
@@ -240,7 +240,7 @@ print(Critic(24, 4, 256, (256,), layer_norm=True).norms)
 # (`top_quantiles_to_drop`, 2 per critic): the top is where the errors the actor exploits pile up, and
 # the cut is a dial, not all or nothing. Each critic learns its quantiles against the 46 atoms left
 # (the quantile Huber loss, below); the actor maximises the mean of the first critic's quantiles; TD3's
-# smoothing and delay stay. Measured over seeds 0-4 (BENCHMARKS.md): kept walkers at 322.8 to 331.9 over
+# smoothing and delay stay. With 3-step returns, seeds 0-4 (BENCHMARKS.md): kept walkers at 322.8 to 331.9 over
 # 100 episodes, at most one fall each, the median seed at 300 by 120,766 env steps (TD3 with two updates
 # per step: 4 of 5 at 300, by 148,467), at 1.32x TD3's env steps/s.
 
