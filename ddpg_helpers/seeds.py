@@ -209,6 +209,23 @@ def scores_table(result: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def seed_table(csv_path: str | Path) -> str:
+    """A `benchmarks/walker_seeds.py` CSV as a markdown table, one row per seed: the kept nets' mean over 100
+    episodes (with how many of them fell) and the env steps at the first evaluation at 300."""
+    import csv
+
+    path = Path(csv_path)
+    if not path.is_file():
+        raise DDPGError(f"no seeds table at {path} (benchmarks/walker_seeds.py writes one)")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines = ["| seed | kept nets over 100 episodes (falls) | first evaluation at 300 |", "|---:|---:|---:|"]
+    for r in rows:
+        first = f"{int(r['steps_to_300']):,}" if r["steps_to_300"] else "never"
+        lines.append(f"| {r['seed']} | {float(r['eval100_mean']):.1f} ({r['falls_in_eval100']}) | {first} |")
+    return "\n".join(lines)
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("plot", help="runs side by side: seeds of one recipe as a mean with a 95%% band",
                        description=__doc__.split("\n\n")[0])

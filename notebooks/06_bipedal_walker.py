@@ -279,8 +279,7 @@ RUN = None
 latest = {label: dh.latest_run(runs, WALKER, label.lower()) for label in configs}
 shipped = dh.find_shipped(dh.SHIPPED_WALKER)
 shown = {label: run for label, run in {**latest, "TQC (shipped)": shipped}.items() if run is not None}
-for label, run in shown.items():
-    print(f"{label:14s} {run}")
+print("\n".join(f"{label:14s} {run}" for label, run in shown.items()))
 if not shown:
     raise dh.DDPGError(f"no finished walker run in {runs} and no shipped walker ({dh.SHIPPED_WALKER}) in this "
                        "checkout: set TRAIN = True above")
@@ -306,24 +305,25 @@ for label, run in shown.items():
 # One run is one draw: seed 0's TD3 stood still for 190,000 steps where seed 4's walked by 97,000. The
 # five-seed tables' curves (`benchmarks/results/runs/`), as `python -m ddpg_helpers plot` draws them:
 # each recipe's mean over seeds with a bootstrap 95% band, scored by the interquartile mean over seeds,
-# which one lucky or unlucky seed moves less than the mean (Agarwal et al. 2021).
+# which one lucky or unlucky seed moves less than the mean (Agarwal et al. 2021). Then the preset seed by
+# seed. For scale (BENCHMARKS.md): the Zoo reports TQC at 330 +- 45 after 500k env steps and TD3 at
+# 306 +- 57 after 1M, one run each; TD3-FORK's first evaluation at 300 came after 280k.
 
 # %%
-tables = sorted((dh.colab.repo_root() or Path("..")).glob("benchmarks/results/runs/walker-seeds*"))
+root = dh.colab.repo_root() or Path("..")
+tables = sorted(root.glob("benchmarks/results/runs/walker-seeds*"))
 if tables:
     groups = [g for g in seeds.load_groups([f"{t}/*" for t in tables]) if len(g.runs) >= 5]  # screens: fewer
     fig, ax = plt.subplots(figsize=(9, 4.5))
     seeds.plot_groups(groups, ax, title=f"{WALKER}: the five-seed tables")
     plt.show()
     print(seeds.scores_table([seeds.scores(g) for g in groups]))
+    print(f"\nthe preset (walker-seeds.csv):\n{seeds.seed_table(root / 'benchmarks/results/walker-seeds.csv')}")
 else:
     print("this checkout has no five-seed curves (benchmarks/results/runs/)")
 
-# %% [markdown]
-# TensorBoard shows every run in `runs` as it trains (returns, evaluations, losses against env steps):
-
 # %%
-TENSORBOARD = False  # True: open it here
+TENSORBOARD = False  # True: TensorBoard here, every run in `runs` as it trains (returns, evaluations, losses)
 if TENSORBOARD:
     get_ipython().run_line_magic("load_ext", "tensorboard")
     get_ipython().run_line_magic("tensorboard", f"--logdir {runs}")

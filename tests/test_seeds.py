@@ -9,7 +9,7 @@ import pytest
 from ddpg_helpers import Config
 from ddpg_helpers.cli import main
 from ddpg_helpers.errors import DDPGError
-from ddpg_helpers.seeds import compare, curve_band, group_runs, iqm, read_run
+from ddpg_helpers.seeds import compare, curve_band, group_runs, iqm, read_run, seed_table
 
 
 def fake_seed_run(path, seed, evals, env_id="Pendulum-v1", kept=None, **settings):
@@ -110,3 +110,13 @@ def test_a_run_without_evaluations_is_refused(tmp_path):
     (path / "metrics.csv").write_text("episode,return,env_steps,eval_mean,eval_std\n0,1.0,100,,\n")
     with pytest.raises(DDPGError, match="no evaluation"):
         read_run(path)
+
+
+def test_seed_table_gives_each_seeds_kept_nets_falls_and_first_300(tmp_path):
+    table = tmp_path / "walker-seeds.csv"
+    table.write_text("seed,algo,eval100_mean,steps_to_300,falls_in_eval100\n"
+                     "0,tqc,327.72,84871,1\n1,tqc,268.7,,0\n")
+    lines = seed_table(table).splitlines()
+    assert lines[2:] == ["| 0 | 327.7 (1) | 84,871 |", "| 1 | 268.7 (0) | never |"]
+    with pytest.raises(DDPGError, match="no seeds table"):
+        seed_table(tmp_path / "missing.csv")
