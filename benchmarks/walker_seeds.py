@@ -144,7 +144,7 @@ def row_for(run: Run, eval100_episodes: int) -> dict:
 
 # --- which runs need training, and how ---
 def recipe_tag(env_id: str, algo: str, extra: list[str]) -> str:
-    """'' for the walker preset with TD3; otherwise what differs, for file names ('_ddpg_actor-preact-l2-0')."""
+    """'' for the walker preset as it is; otherwise what differs, for file names ('_ddpg_actor-preact-l2-0')."""
     parts = [env_id] * (env_id != WALKER_ID) + [algo] * (algo != PRESET_ALGO) + [" ".join(extra)] * bool(extra)
     return "".join("_" + re.sub(r"[^A-Za-z0-9.]+", "-", part).strip("-") for part in parts)
 

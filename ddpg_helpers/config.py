@@ -212,9 +212,9 @@ The rest would make the continued run a different experiment from the one its hi
 
 
 # Tuned settings per env, applied on top of the defaults by `make_config` (explicit values win).
-# BipedalWalker-v3 follows the RL Baselines3 Zoo's tuned TD3 (gamma 0.98, 200k memory, 10k random
-# warm-up steps before the first update, Gaussian noise 0.1, lr 1e-3, tau 0.005) with the original DDPG paper's critic
-# shape (the action joins at the second layer, as in the blog's critic). The nets are [256, 256]
+# BipedalWalker-v3 follows the RL Baselines3 Zoo's tuned TD3 (gamma 0.98, 200k memory, 10k random warm-up
+# steps before the first update, Gaussian noise 0.1, lr 1e-3; its tau 0.005 is 0.02 here, below) with the original
+# DDPG paper's critic shape (the action joins at the second layer, as in the blog's critic). The nets are [256, 256]
 # and the batch 128 instead of the Zoo's [400, 300] and 256: on a CPU, where the updates are nearly
 # all of the training time, they take 2.15x and 2.21x the env steps/s in two runs (BENCHMARKS.md,
 # "the preset's sizes").
@@ -238,7 +238,7 @@ PRESETS: dict[str, dict] = {
         critic_layer_norm=True,
         # TQC's truncated quantile critics, one update per env step. Seeds 0-4, 300k env steps, 3-step returns: 5 of 5
         # kept nets at 322.8 or more over 100 episodes (TD3 with two updates per step: 4 of 5 at 300), the median seed's
-        # first evaluation at 300 after 120,766 env steps (148,467), at 1.32x the env steps/s (BENCHMARKS.md).
+        # first evaluation at 300 after 120,766 env steps (148,467), at 1.29x the env steps/s (BENCHMARKS.md).
         algo="tqc", updates_per_step=1,
         # One-step targets and tau 0.02, as the Zoo's TQC (3-step returns and TD3's tau 0.005 before). Seeds 0-4, 300k
         # env steps: the median seed's first evaluation at 300 after 93,389 env steps (120,766) (BENCHMARKS.md).

@@ -22,8 +22,8 @@
 # the walker is harder, the settings that make it learn (each with its measurement), the blog's DDPG,
 # TD3 (Fujimoto et al. 2018) and TQC (Kuznetsov et al. 2020), their learning curves, and the walker.
 # **How long this takes.** A full run is 300,000 env steps, each followed by one gradient update: on
-# one core of a 2-core CPU, beside another run, the preset's TQC trained its first 126,000 env steps
-# in 24 minutes (BENCHMARKS.md), so the three runs here take a few hours on a CPU. On Colab choose
+# one core of a 2-core CPU, beside another run, the preset's TQC trained its 300,000 env steps in 42
+# to 48 minutes (docs/walker.md), so the three runs here take a few hours on a CPU. On Colab choose
 # **Runtime > Change runtime type > GPU** and save the runs to Google Drive (below); `TRAIN = False`
 # shows runs trained before and the shipped walker. `DDPG_QUICK=1` (as in the tests) trains a few short
 # episodes, checking the code, not the learning. The first cell installs what is missing, as in notebook 1.
@@ -127,7 +127,7 @@ env.close()
 # | `actor_preact_l2` 1e-3 (no penalty) | without it, a run froze at 278 after 1M env steps (below) |
 # | `critic_layer_norm` (none) | TD3, 2 updates per step, seeds 0-4: 4 of 5 at 300, against 0 of 5 |
 # | `keep_episodes` 100 (the best of 10) | nets at 303.0 on 10 episodes scored 272.6 on 100, 14 falls |
-# | `algo` tqc, one update per step (TD3, two) | seeds 0-4: 5 of 5 at 322.8 or more (TD3: 4 of 5 at 300) |
+# | `algo` tqc, one update per step (TD3, two) | seeds 0-4, 3-step: 5 of 5 at 322.8 or more (TD3: 4 of 5 at 300) |
 # | `tau` 0.02, one-step targets (0.005, 3-step) | TQC, seeds 0-4: the median seed at 300 by 93,389 steps (120,766) |
 #
 # The three runs below differ only in `algo`: their curves differ by TD3's changes, then TQC's.
@@ -171,7 +171,7 @@ print(dh.device_report() if torch.cuda.is_available() else "No GPU: about an hou
 # ## DDPG on the walker
 #
 # DDPG's critic overestimates the actions its actor picks, the actor exploits those errors, and the
-# walker can lose a gait it had found: with these settings and two updates per step (seed 0,
+# walker can lose a gait it had found: with TD3's preset then and two updates per step (seed 0,
 # BENCHMARKS.md), its evaluations went from 249 up to 261, down to 19, back to 266, and ended at 57.
 # The nets it kept fell in 20 of 100 episodes; those of seeds 1 to 4 in 14, 44, 31 and 21.
 
@@ -203,8 +203,8 @@ print("\n".join(line for line in inspect.getsource(Agent._update_step).splitline
 # them: y = r_t + gamma r_t+1 + ... + gamma^n Q'(s_t+n, a') (`NStepReturns`, below; a fall still stops
 # the bootstrap). Older actors earned those rewards, so n stays small (Rainbow's 3, D4PG's 5). With TD3,
 # 3-step runs reached the one-step runs' levels in about half the env steps (seeds 0-2, `docs/walker.md`).
-# TQC needs them less: one-step targets with tau 0.02, as the Zoo's TQC, brought its median seed to 300
-# by 93,389 env steps, against 120,766 with 3 steps and tau 0.005, at the same cost (BENCHMARKS.md).
+# With TQC, one-step targets and tau 0.02 together (the Zoo's TQC; each alone: not measured) brought the
+# median seed to 300 by 93,389 env steps, against 120,766 with 3 steps and 0.005, at the same cost.
 
 # %%
 display(dh.show_source(NStepReturns))
@@ -229,7 +229,7 @@ print(Critic(24, 4, 256, (256,), layer_norm=True).norms)
 # %% [markdown]
 # Measured with TD3 and two updates per env step over seeds 0 to 4, 300k env steps each, the kept nets
 # over 100 noise-free episodes: without LayerNorm none reached 300; with it 4 of 5 did and none fell
-# (`docs/walker.md`). Seed 0, the one trained here, stood still until about 190,000 env steps and
+# (`docs/walker.md`). Seed 0 with that recipe (here it trains with today's) stood still until 190,000 env steps and
 # ended at 268.7 (303.6 at 500,000): TD3's best was not enough for every seed.
 #
 # ## What TQC changes: a distribution of returns, with its top cut off
@@ -240,9 +240,9 @@ print(Critic(24, 4, 256, (256,), layer_norm=True).norms)
 # (`top_quantiles_to_drop`, 2 per critic): the top is where the errors the actor exploits pile up, and
 # the cut is a dial, not all or nothing. Each critic learns its quantiles against the 46 atoms left
 # (the quantile Huber loss, below); the actor maximises the mean of the first critic's quantiles; TD3's
-# smoothing and delay stay. With 3-step returns, seeds 0-4 (BENCHMARKS.md): kept walkers at 322.8 to 331.9 over
-# 100 episodes, at most one fall each, the median seed at 300 by 120,766 env steps (TD3 with two updates
-# per step: 4 of 5 at 300, by 148,467), at 1.32x TD3's env steps/s.
+# smoothing and delay stay. The preset, seeds 0-4 (BENCHMARKS.md): kept walkers at 326.3 to 333.6 over
+# 100 episodes, at most one fall each, the median seed at 300 by 93,389 env steps (TD3 with two updates
+# per step: 4 of 5 at 300, by 148,467), at 1.3x TD3's env steps/s.
 
 # %%
 display(dh.show_source(dh.agent.quantile_huber_loss))
@@ -397,4 +397,4 @@ assert gif.stat().st_size > 0
 # - Train longer: raise `STEPS`, or `python -m ddpg_helpers train --resume RUN --total-steps 500000`.
 # - Stop at "solved": `train --env BipedalWalker-v3 --target-return 300` stops at the first evaluation
 #   at 300 that 100 fresh episodes (`--confirm-episodes`) confirm.
-# - Five seeds compare more fairly than one: `python benchmarks/walker_seeds.py --algo td3 --jobs 2`.
+# - Five seeds compare more fairly than one: `python benchmarks/walker_seeds.py --jobs 2` (`--algo td3`: TD3).
