@@ -416,7 +416,7 @@ def updates(config) -> str:
 
 
 def walker_side_by_side(key: str, device, chunk: int, repeats: int) -> None:
-    """Two walker recipes in the package's own loop (eager), interleaved. walker-sizes: TD3 with the preset's
+    """Walker recipes in the package's own loop (eager), interleaved. walker-sizes: TD3 with the preset's
     nets and batch vs the Zoo's, one update per step. walker-recipes: the preset as it trains (TQC, one update
     per env step) vs the TQC preset before it (3-step returns, tau 0.005) and the TD3 preset before TQC (two
     updates per env step, 3-step returns, the rest the same)."""
