@@ -29,34 +29,32 @@ longer what limits it; the last column adds what acting has to wait for.
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
-import weakref
 from pathlib import Path
-
-import numpy as np
-import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.naive import NaiveDDPG  # noqa: E402
-from ddpg_helpers import Agent, Config, ReplayMemory, make_config, make_env, train  # noqa: E402
-from ddpg_helpers.graphed import CHECK_TOLERANCE  # noqa: E402
-from ddpg_helpers.training import Trainer, pick_device  # noqa: E402
+from benchmarks.loops import (  # noqa: E402
+    DEFAULT_THREADS,
+    EAGER,
+    SB3,
+    AtRevision,
+    Naive,
+    Ours,
+    cpu_ticks,
+    machine,
+    print_rates,
+    print_steal,
+    steps_per_second,
+)
+from benchmarks.step_parts import MODES, graph_check_line, modes_for, print_calls, updates  # noqa: E402
+from ddpg_helpers import make_config, train  # noqa: E402
+from ddpg_helpers.training import pick_device  # noqa: E402
 
-DEFAULT_THREADS = torch.get_num_threads()
 BASE = "naive, 1 thread"
-EAGER = "ddpg_helpers eager"
 ENVS = {"mcc": "MountainCarContinuous-v0", "walker": "BipedalWalker-v3", "walker-td3": "BipedalWalker-v3",
         "walker-preset": "BipedalWalker-v3"}
 ALGOS = {"walker-td3": "td3", "walker-preset": None}  # None: the preset's own, as it trains; the rest: the blog's DDPG
@@ -64,333 +62,6 @@ ALGOS = {"walker-td3": "td3", "walker-preset": None}  # None: the preset's own, 
 ZOO_WALKER_SIZES = dict(actor_hidden=(400, 300), critic_state_hidden=400, critic_hidden=(300,), batch_size=256)
 # The walker preset's TQC before one-step targets with tau 0.02 (BENCHMARKS.md, "BipedalWalker over several seeds").
 TQC_BEFORE = dict(n_step=3, tau=0.005)
-
-
-class Ours:
-    def __init__(self, config, chunk):
-        # Episodes capped at `chunk` steps: one call of train_episode is one timed chunk of the real loop.
-        cfg = make_config(**{**config.to_dict(), "max_episode_steps": chunk, "warmup_steps": 0, "learning_starts": 0,
-                                 "eval_every": 0})
-        self.trainer = Trainer(cfg)
-        self.threads = cfg.threads or DEFAULT_THREADS
-
-    def run(self, steps):
-        torch.set_num_threads(self.threads)  # torch's default where the config leaves it (0)
-        self.trainer.apply_torch_settings()  # the run's own, which the other loops here change
-        t = self.trainer
-        start = t.env_steps
-        while t.env_steps - start < steps:
-            t.train_episode()
-        return t.env_steps - start
-
-
-class Naive:
-    def __init__(self, config, device, threads=None):
-        self.impl = NaiveDDPG(make_env(config.env_id), config, device)
-        self.threads = threads or DEFAULT_THREADS  # the blog never set it: torch's default
-
-    def run(self, steps):
-        torch.set_num_threads(self.threads)
-        torch.set_flush_denormal(False)  # torch's default, which the blog kept
-        for _ in range(steps):
-            self.impl.step()
-        return steps
-
-
-class AtRevision:
-    """The package's training loop at git revision `rev`, in a child process that runs one chunk per
-    request (`at_revision.py`), so that it interleaves with the others like any implementation here.
-
-    `label` names the commit (`git archive` takes the committed tree: a change not yet committed is
-    not in it). `differs` lists the settings the revision has no field for whose values here are
-    not today's defaults: the revision ran without them, so a different algorithm ran."""
-
-    def __init__(self, rev: str, config, chunk: int):
-        self.rev = rev
-        try:
-            commit = subprocess.run(["git", "rev-parse", "--short", f"{rev}^{{commit}}"], cwd=ROOT,
-                                    capture_output=True, text=True, check=True).stdout.strip()
-            archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
-        except subprocess.CalledProcessError as e:
-            err = e.stderr.decode() if isinstance(e.stderr, bytes) else e.stderr or ""
-            raise SystemExit(f"--against {rev}: {err.strip() or 'not a commit'}") from None
-        self.label = rev if rev == commit else f"{rev} ({commit})"
-        self.dir = tempfile.mkdtemp(prefix="bench-at-revision-")
-        self._remove = weakref.finalize(self, shutil.rmtree, self.dir, True)  # also on an error or Ctrl-C
-        self.child = None
-        try:
-            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-                tar.extractall(self.dir, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-            self.child = subprocess.Popen(
-                [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), self.dir,
-                 json.dumps(config.to_dict()), str(chunk)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            dropped = json.loads(self._answer())["dropped"]
-        except BaseException:
-            self.close()
-            raise
-        defaults = Config().to_dict()  # in the same form as the values sent (lists, not tuples)
-        self.differs = {k: v for k, v in dropped.items() if k in defaults and v != defaults[k]}
-
-    def _answer(self) -> str:
-        line = self.child.stdout.readline()
-        if not line:
-            raise SystemExit(f"--against {self.rev}: its training loop stopped (exit {self.child.wait()})")
-        return line
-
-    def run(self, steps):
-        self.child.stdin.write(f"{steps}\n")
-        self.child.stdin.flush()
-        return int(self._answer())
-
-    def close(self) -> None:
-        if self.child is not None and self.child.poll() is None:
-            self.child.stdin.close()  # the child's loop ends with its input
-            try:
-                self.child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
-        self._remove()
-
-
-class SB3:
-    """Stable-Baselines3's DDPG (or TD3) with the RL Zoo's tuned settings for the env, as many updates
-    per env step as the package's run; for TQC, SB3-Contrib's (SAC-based: no action noise) with the
-    same walker settings and TQC's 25 quantiles per critic, 2 dropped. ImportError where not installed."""
-
-    def __init__(self, config, device):
-        from stable_baselines3 import DDPG, TD3
-        from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
-
-        env = make_env(config.env_id)
-        n = env.action_space.shape[0]
-        if config.env_id == "MountainCarContinuous-v0":  # zoo: OU noise 0.5, otherwise SB3 defaults
-            kwargs = dict(action_noise=OrnsteinUhlenbeckActionNoise(np.zeros(n), 0.5 * np.ones(n)))
-        else:  # zoo's BipedalWalker-v3 DDPG and TD3
-            kwargs = dict(action_noise=NormalActionNoise(np.zeros(n), 0.1 * np.ones(n)), gamma=0.98,
-                          buffer_size=200_000, learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))
-        algo = TD3 if config.algo == "td3" else DDPG
-        self.label = f"SB3 {config.algo.upper()} (RL Zoo settings)"
-        if config.algo == "tqc":
-            from sb3_contrib import TQC
-
-            algo, self.label = TQC, "SB3-Contrib TQC (TD3's Zoo settings, 25 quantiles, 2 dropped)"
-            kwargs.pop("action_noise")
-            kwargs.update(top_quantiles_to_drop_per_net=2,
-                          policy_kwargs=dict(kwargs["policy_kwargs"], n_quantiles=25, n_critics=2))
-        self.model = algo("MlpPolicy", env, train_freq=1, gradient_steps=config.updates_per_step, learning_starts=256,
-                          seed=0, device=device, verbose=0, **kwargs)
-        self.threads = DEFAULT_THREADS
-
-    def run(self, steps):
-        torch.set_num_threads(self.threads)
-        torch.set_flush_denormal(False)  # torch's default, which SB3 keeps
-        self.model.learn(steps, reset_num_timesteps=False)
-        return steps
-
-
-def steps_per_second(impls: dict, chunk: int, repeats: int) -> dict:
-    rates = {name: [] for name in impls}
-    for impl in impls.values():  # warm-up: fill the memory past one batch, compile or capture, allocate
-        impl.run(max(chunk // 2, 300))
-    order = list(impls.items())
-    for r in range(repeats):
-        # The order reverses every round: where the place in a round counts (a process
-        # taking the CPU back from the one before it), every implementation gets both ends.
-        for name, impl in (order if r % 2 == 0 else order[::-1]):
-            start = time.perf_counter()
-            n = impl.run(chunk)
-            rates[name].append(n / (time.perf_counter() - start))
-    return rates
-
-
-def cpu_ticks() -> tuple[int, int] | None:
-    """(steal, all) CPU time of the machine so far, in ticks, from Linux's /proc/stat; None elsewhere.
-
-    Steal is time the hypervisor gave this virtual machine's CPUs to other guests. The interleaved
-    chunks share it out on average only: it makes them noisier and the absolute figures lower than
-    in a quieter run, so each table says how much there was while it ran.
-    """
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
-    except (OSError, ValueError):
-        return None
-    return (ticks[7], sum(ticks)) if len(ticks) == 8 else None
-
-
-def steal_line(before, after) -> str:
-    """The share of CPU time stolen between two `cpu_ticks()` readings, as a line under a table."""
-    if before is None or after is None or after[1] <= before[1]:
-        return ""
-    share = (after[0] - before[0]) / (after[1] - before[1])
-    return f"\nCPU steal while this ran (/proc/stat): {share:.1%} of the CPUs' time went to other virtual machines"
-
-
-def print_steal(since) -> None:
-    """The steal line since `since` (a `cpu_ticks()` reading), where there is one."""
-    if line := steal_line(since, cpu_ticks()):
-        print(line)
-
-
-def print_rates(title: str, rates: dict, base: str, first_column: str, ratio_column: str, ticks=None) -> None:
-    """One markdown table: median and range of each implementation's chunks, and the ratio to `base`;
-    under it, the CPU steal since `ticks` (a `cpu_ticks()` reading taken before the chunks ran)."""
-    base_median = statistics.median(rates[base])
-    print(f"\n## {title}\n")
-    print(f"| {first_column} | median steps/s | min - max | {ratio_column} |")
-    print("|---|---:|---:|---:|")
-    for name, r in rates.items():
-        med = statistics.median(r)
-        print(f"| {name} | {med:.0f} | {min(r):.0f} - {max(r):.0f} | {med / base_median:.2f}x |")
-    print_steal(ticks)
-    sys.stdout.flush()
-
-
-MODES = {"eager": EAGER, "compile": "ddpg_helpers compiled", "graph": "ddpg_helpers graph"}
-
-
-def graph_check_line(name: str, agent) -> str:
-    """What the graph path's check at capture found, as a line under a table ('' off the graph path):
-    a row whose graph path fell back to the eager update times the eager update, and must say so."""
-    if agent.graph_check is None:
-        return ""
-    path = agent.update_path()
-    if path["graph_fallback"]:
-        return f"\nWARNING: {name} fell back to the eager update (the graph path {path['graph_fallback']}): " \
-               "its row times the eager update"
-    if path["graph_check_max_diff"] is None:
-        return ""
-    return (f"\n{name}: checked against the eager update at capture, largest difference "
-            f"{path['graph_check_max_diff']:.2g} of an update's change (limit {CHECK_TOLERANCE:g})")
-
-
-def modes_for(device, compiled: bool) -> list[str]:
-    """The package's update paths worth timing here: the graph path only on a GPU (on the CPU it is
-    the eager step with extra copies), torch.compile unless skipped."""
-    return [m for m in MODES if (m != "compile" or compiled) and (m != "graph" or device.type == "cuda")]
-
-
-def sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def random_setup(config, device, n: int):
-    """The env, `n` random observations and actions, a memory filled with them, and a new agent."""
-    env = make_env(config.env_id)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    low, high = env.action_space.low, env.action_space.high
-    rng = np.random.default_rng(0)
-    n = max(n, 2 * config.batch_size)
-    obs = rng.standard_normal((n, obs_dim)).astype(np.float32)
-    actions = rng.uniform(low, high, (n, act_dim)).astype(np.float32)
-    memory = ReplayMemory(config.memory_size, obs_dim, act_dim, device)
-    for i in range(n):
-        memory.push(obs[i], actions[i], float(rng.normal()), obs[(i + 1) % n], False)
-    torch.set_num_threads(config.threads or DEFAULT_THREADS)
-    torch.manual_seed(config.seed)
-    return env, obs, actions, memory, Agent(config, obs_dim, act_dim, low, high, device)
-
-
-class CountOps(TorchDispatchMode):
-    """Counts the ops dispatched below autograd, leaving out views and allocations, which launch no
-    kernel: about the kernels a GPU runs for the same calls."""
-
-    SKIP = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "lift_fresh",
-            "_record_function_enter_new", "_record_function_exit"}
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        first = func._schema.arguments[0].alias_info if func._schema.arguments else None
-        view = first is not None and not first.is_write  # returns an alias of its input: no kernel
-        if not view and func.overloadpacket.__name__ not in self.SKIP:
-            self.count += 1
-        return func(*args, **(kwargs or {}))
-
-
-def ops_per_update(config, device) -> list[int]:
-    """The ops one eager update dispatches, per phase: [critic, actor and targets] for DDPG; TD3 first
-    [with the actor], then [critic only] for each update that leaves the actor be."""
-    env, _, _, memory, agent = random_setup(make_config(**{**config.to_dict(), "compile": "eager"}), device, 0)
-    env.close()
-    for _ in range(3):  # Adam's state and the libraries' workspaces exist after the first updates
-        agent.learn(memory)
-    agent.updates = 0  # the next update moves the actor
-    counts = []
-    for _ in range(config.policy_delay if config.algo in ("td3", "tqc") else 1):
-        with CountOps() as ops:
-            agent.learn(memory)
-        counts.append(ops.count)
-    return counts
-
-
-def time_calls(config, device, calls: int, first: int = 50) -> dict:
-    """Seconds of the first `first` updates, then ms per `learn`, `act` and `push` call, and per
-    act-push-learn step, each timed in a loop of `calls` with one sync at its end (random
-    transitions), and per env step."""
-    env, obs, actions, memory, agent = random_setup(config, device, calls)
-    row = {}
-
-    def timed(call) -> float:
-        sync(device)
-        start = time.perf_counter()
-        for i in range(calls):
-            call(i)
-        sync(device)
-        return (time.perf_counter() - start) / calls * 1000
-
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(first):
-        agent.learn(memory)
-    sync(device)
-    row["first"] = time.perf_counter() - start
-    row["learn"] = timed(lambda i: agent.learn(memory))
-    agent.act(obs[0])
-    row["act"] = timed(lambda i: agent.act(obs[i]))
-    row["push"] = timed(lambda i: memory.push(obs[i], actions[i], 0.0, obs[i], False))
-
-    def step(i):  # the three as the training loop calls them: acting overlaps the updates in flight
-        agent.act(obs[i])
-        memory.push(obs[i], actions[i], 0.0, obs[i], False)
-        for _ in range(config.updates_per_step):
-            agent.learn(memory)
-
-    row["step"] = timed(step)
-    row["check"] = graph_check_line(MODES[agent.mode if agent.graph_check is None else "graph"], agent)
-
-    def env_step(i):
-        _, _, terminated, truncated, _ = env.step(actions[i])
-        if terminated or truncated:
-            env.reset()
-
-    env.reset(seed=0)
-    row["env"] = timed(env_step)
-    env.close()
-    return row
-
-
-def print_calls(config, device, calls: int, compiled: bool) -> None:
-    """Where a step's time goes, per update path: one markdown table."""
-    rows = {MODES[m]: time_calls(make_config(**{**config.to_dict(), "compile": m}), device, calls)
-            for m in modes_for(device, compiled)}
-    env_ms = statistics.median(r["env"] for r in rows.values())
-    ops = ops_per_update(config, device)
-    phases = f"{ops[0]} with the actor, {' and '.join(map(str, ops[1:]))} without" if len(ops) > 1 else f"{ops[0]}"
-    print(f"\n## {config.env_id}, {config.algo.upper()}, {updates(config)}: the parts of a step, ms per call "
-          f"({calls} calls, one sync at the end); env step {env_ms:.3f} ms; ops (~ GPU kernels) per update: {phases}\n")
-    learns = "learn" if config.updates_per_step == 1 else f"{config.updates_per_step} learns"
-    print(f"| update path | first 50 updates (s) | learn | act | push | act, push, {learns} |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, r in rows.items():
-        print(f"| {name} | {r['first']:.2f} | {r['learn']:.3f} | {r['act']:.3f} | {r['push']:.3f} | {r['step']:.3f} |")
-    if checks := "".join(r["check"] for r in rows.values()):
-        print(checks)
-    sys.stdout.flush()
 
 
 def print_revisions(rates: dict, revisions: dict) -> None:
@@ -406,13 +77,6 @@ def print_revisions(rates: dict, revisions: dict) -> None:
         print(f"\n{EAGER} (this process) / {name}: {ratio(EAGER, name)}")
         if before.differs:
             print(f"WARNING: {before.label} has no setting for {before.differs}: it ran without them")
-
-
-def updates(config) -> str:
-    """The update schedule as a table title says it."""
-    per_step = "one update" if config.updates_per_step == 1 else f"{config.updates_per_step} updates"
-    extras = [f"{config.n_step}-step returns"] * (config.n_step > 1) + ["LayerNorm critic"] * config.critic_layer_norm
-    return ", ".join([f"{per_step} per step", *extras])
 
 
 def walker_side_by_side(key: str, device, chunk: int, repeats: int) -> None:
@@ -438,16 +102,6 @@ def walker_side_by_side(key: str, device, chunk: int, repeats: int) -> None:
     print_rates(f"BipedalWalker-v3 (ddpg_helpers eager): env steps/s, {title}, {repeats} x {chunk} steps",
                 steps_per_second(impls, chunk, repeats), base=list(impls)[1], first_column=first_column,
                 ratio_column=ratio_column, ticks=ticks)
-
-
-def machine(device) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if device.type == "cuda" else ""
-    return f"{cpu} ({torch.get_num_threads()} threads available{gpu}), torch {torch.__version__}"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench import machine  # noqa: E402
+from benchmarks.loops import machine  # noqa: E402
 from benchmarks.walker_seeds import play, write_csv  # noqa: E402
 from ddpg_helpers import Run  # noqa: E402
 from ddpg_helpers.errors import DDPGError  # noqa: E402
@@ -69,12 +69,16 @@ def rows_for(run: Run, episodes: int) -> list[dict]:
     return rows
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", type=Path, help="run folders")
+    p.add_argument("--episodes", type=int, default=100, help="episodes per set of nets, on env seeds 0, 1, ...")
+    p.add_argument("--csv", type=Path, help="also write the rows here")
+    return p
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path, help="run folders")
-    parser.add_argument("--episodes", type=int, default=100, help="episodes per set of nets, on env seeds 0, 1, ...")
-    parser.add_argument("--csv", type=Path, help="also write the rows here")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     torch.set_num_threads(1)  # one observation at a time: more threads only wait on each other
     try:
         if args.episodes <= 0:

@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench import DEFAULT_THREADS, Ours, machine, steps_per_second  # noqa: E402
+from benchmarks.loops import DEFAULT_THREADS, Ours, machine, steps_per_second  # noqa: E402
 from ddpg_helpers import make_config  # noqa: E402
 from ddpg_helpers.envs import make_env  # noqa: E402
 from ddpg_helpers.rollouts import run_episode  # noqa: E402
@@ -64,7 +64,7 @@ def rates_for(key: str, thread_counts, chunk: int, repeats: int, shipped: bool) 
     return steps_per_second(impls, chunk, repeats)
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--envs", nargs="+", default=["mcc", "walker"], choices=sorted(SETTINGS))
     p.add_argument("--threads", nargs="+", type=int, default=sorted({1, DEFAULT_THREADS}))
@@ -72,7 +72,11 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=5, help="timed chunks per thread count and load")
     p.add_argument("--evaluate", action="store_true",
                    help="time the shipped agents' noise-free episodes (what `evaluate` runs), not training")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     print(f"# {time.strftime('%Y-%m-%d')} on {machine(torch.device('cpu'))}")
     print(f"# command: python benchmarks/threads.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
     for key in args.envs:

@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench import Naive, machine  # noqa: E402
+from benchmarks.loops import Naive, machine  # noqa: E402
 from ddpg_helpers import Config, train  # noqa: E402
 from ddpg_helpers import trainer as trainer_module  # noqa: E402
 from ddpg_helpers import training as training_module  # noqa: E402
@@ -125,12 +125,17 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--eval-envs", nargs="+", type=int, default=[Config.eval_envs],
                    help="copies of the env an evaluation plays side by side; several values: one run each")
     p.add_argument("--naive-every", type=int, default=10, help="episodes between chunks of the blog-style loop")
+    return p
+
+
+def main(argv=None) -> int:
+    p = parser()
     args = p.parse_args(argv)
     if args.naive_every <= 0 or min(args.eval_envs) <= 0:
         p.error("--naive-every and --eval-envs must be positive")

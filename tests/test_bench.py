@@ -1,5 +1,5 @@
-"""benchmarks/bench.py's helpers: the ops an update dispatches, and another revision's loop run beside
-today's (`--against`)."""
+"""benchmarks/bench.py's helpers (loops.py, step_parts.py): the ops an update dispatches, and another
+revision's loop run beside today's (`--against`); at_revision.py's command at a revision."""
 
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import bench  # noqa: E402
+from benchmarks import at_revision, bench, loops, step_parts  # noqa: E402
 from ddpg_helpers import make_config  # noqa: E402
 
 
 def test_views_and_allocations_count_no_op_and_each_computation_counts_one():
     x = torch.ones(4, 3)
-    with bench.CountOps() as ops:
+    with step_parts.CountOps() as ops:
         x.view(-1)
         x.t()
         x[1:]
         torch.empty(5)
     assert ops.count == 0
-    with bench.CountOps() as ops:
+    with step_parts.CountOps() as ops:
         y = x + 1
         y.mul_(2)
         y.sum()
@@ -36,8 +36,8 @@ def test_views_and_allocations_count_no_op_and_each_computation_counts_one():
 
 
 def test_ops_per_update_gives_one_count_per_phase():
-    ddpg = bench.ops_per_update(make_config("MountainCarContinuous-v0", device="cpu"), torch.device("cpu"))
-    td3 = bench.ops_per_update(make_config("MountainCarContinuous-v0", algo="td3", policy_delay=2, device="cpu"),
+    ddpg = step_parts.ops_per_update(make_config("MountainCarContinuous-v0", device="cpu"), torch.device("cpu"))
+    td3 = step_parts.ops_per_update(make_config("MountainCarContinuous-v0", algo="td3", policy_delay=2, device="cpu"),
                                torch.device("cpu"))
     assert len(ddpg) == 1 and ddpg[0] > 50  # three nets forward and back, two Adam steps, the soft update
     assert len(td3) == 2
@@ -47,9 +47,9 @@ def test_ops_per_update_gives_one_count_per_phase():
 
 
 def test_the_title_names_the_update_schedule():
-    assert bench.updates(make_config(device="cpu")) == "one update per step"
+    assert step_parts.updates(make_config(device="cpu")) == "one update per step"
     config = make_config(updates_per_step=2, n_step=3, critic_layer_norm=True, device="cpu")
-    assert bench.updates(config) == "2 updates per step, 3-step returns, LayerNorm critic"
+    assert step_parts.updates(config) == "2 updates per step, 3-step returns, LayerNorm critic"
 
 
 def test_the_chunks_take_turns_in_an_order_that_reverses_every_round():
@@ -63,7 +63,7 @@ def test_the_chunks_take_turns_in_an_order_that_reverses_every_round():
             order.append((self.name, steps))
             return steps
 
-    rates = bench.steps_per_second({name: Impl(name) for name in "abc"}, chunk=400, repeats=3)
+    rates = loops.steps_per_second({name: Impl(name) for name in "abc"}, chunk=400, repeats=3)
     assert order[:3] == [("a", 300), ("b", 300), ("c", 300)]  # the warm-up: half a chunk, at least 300 steps
     assert [name for name, _ in order[3:]] == list("abccbaabc")
     assert all(steps == 400 for _, steps in order[3:])
@@ -79,19 +79,19 @@ def test_each_table_says_how_much_cpu_time_other_virtual_machines_took(monkeypat
     monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(
         stat if path == "/proc/stat" else path, *a, **k))
     stat.write_text(next(readings))
-    before = bench.cpu_ticks()
+    before = loops.cpu_ticks()
     assert before == (50, 1000)  # guest time is already inside user time: not counted twice
     stat.write_text(next(readings))
-    assert "10.0% of the CPUs' time" in bench.steal_line(before, bench.cpu_ticks())  # 200 of 2000 ticks
-    assert bench.steal_line(None, (250, 3000)) == ""  # no /proc/stat (macOS, Windows): no line
+    assert "10.0% of the CPUs' time" in loops.steal_line(before, loops.cpu_ticks())  # 200 of 2000 ticks
+    assert loops.steal_line(None, (250, 3000)) == ""  # no /proc/stat (macOS, Windows): no line
     stat.write_text("not a stat file\n")
-    assert bench.cpu_ticks() is None
+    assert loops.cpu_ticks() is None
 
 
 @pytest.mark.slow
 def test_another_revision_runs_its_own_package_chunk_by_chunk():
     config = make_config("MountainCarContinuous-v0", batch_size=16, device="cpu", compile="off")
-    before = bench.AtRevision("HEAD", config, chunk=25)
+    before = loops.AtRevision("HEAD", config, chunk=25)
     try:
         assert before.differs == {}  # HEAD knows every setting
         assert before.label.startswith("HEAD (") and before.label.endswith(")")  # HEAD (its commit)
@@ -110,16 +110,16 @@ def test_a_loop_that_cannot_start_is_one_clear_error_and_leaves_no_folder(monkey
         made.append(real_mkdtemp(**kw))
         return made[-1]
 
-    monkeypatch.setattr(bench.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(loops.tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(SystemExit, match="--against HEAD: its training loop stopped"):
-        bench.AtRevision("HEAD", make_config("NoSuchEnv-v0", device="cpu"), chunk=10)
+        loops.AtRevision("HEAD", make_config("NoSuchEnv-v0", device="cpu"), chunk=10)
     assert len(made) == 1 and not Path(made[0]).exists()
 
 
 @pytest.mark.slow
 def test_the_settings_a_revision_lacks_are_dropped_and_named():
     child = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), str(ROOT),
+        [sys.executable, str(ROOT / "benchmarks" / "at_revision.py"), "chunks", str(ROOT),
          json.dumps({"env_id": "MountainCarContinuous-v0", "batch_size": 8, "no_such_setting": 3}), "10"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -134,7 +134,7 @@ def test_the_settings_a_revision_lacks_are_dropped_and_named():
 
 def test_an_unknown_revision_is_one_clear_error():
     with pytest.raises(SystemExit, match="--against no-such-revision"):
-        bench.AtRevision("no-such-revision", make_config(device="cpu"), chunk=10)
+        loops.AtRevision("no-such-revision", make_config(device="cpu"), chunk=10)
 
 
 def test_a_table_says_what_the_graph_paths_check_found(monkeypatch, capsys):
@@ -142,14 +142,14 @@ def test_a_table_says_what_the_graph_paths_check_found(monkeypatch, capsys):
 
     def agent(compile):
         config = make_config(device="cpu", compile=compile)
-        return bench.random_setup(config, torch.device("cpu"), 300)[3:]
+        return step_parts.random_setup(config, torch.device("cpu"), 300)[3:]
 
     memory, eager = agent("eager")
-    assert bench.graph_check_line("eager", eager) == ""
+    assert step_parts.graph_check_line("eager", eager) == ""
     memory, graph = agent("graph")
-    assert bench.graph_check_line("graph", graph) == ""  # nothing checked before the first update
+    assert step_parts.graph_check_line("graph", graph) == ""  # nothing checked before the first update
     graph.learn(memory)
-    assert bench.graph_check_line("graph", graph) == ("\ngraph: checked against the eager update at capture, "
+    assert step_parts.graph_check_line("graph", graph) == ("\ngraph: checked against the eager update at capture, "
                                                       "largest difference 0 of an update's change (limit 0.01)")
 
     def broken(self, memory):
@@ -158,7 +158,7 @@ def test_a_table_says_what_the_graph_paths_check_found(monkeypatch, capsys):
     monkeypatch.setattr(GraphedUpdate, "_capture", broken)
     memory, fell_back = agent("graph")
     fell_back.learn(memory)
-    assert bench.graph_check_line("graph", fell_back).startswith("\nWARNING: graph fell back to the eager update")
+    assert step_parts.graph_check_line("graph", fell_back).startswith("\nWARNING: graph fell back to the eager update")
 
 
 def gpu_check_commands() -> list[list[str]]:
@@ -258,3 +258,13 @@ def test_whole_run_times_each_part_once_and_leaves_the_run_as_it_found_it(tmp_pa
     assert r["run_rate"] < r["loop_rate"]  # the run is its training episodes and more
     assert trainer_module.Trainer.train_episode is before  # the timers are gone
     assert "| `train`, the whole run |" in whole_run.report(r)
+
+
+def test_a_command_at_a_revision_runs_in_that_revision_with_its_own_package(tmp_path, capfd):
+    script = "import ddpg_helpers, pathlib; print(pathlib.Path(ddpg_helpers.__file__).resolve())"
+    assert at_revision.run("HEAD", ["--", "python", "-c", script], tmp_path / "rev") == 0
+    assert capfd.readouterr().out.strip() == str((tmp_path / "rev" / "ddpg_helpers" / "__init__.py").resolve())
+    assert (tmp_path / "rev" / ".at-revision").read_text().strip() == at_revision.commit_of("HEAD")
+    with pytest.raises(SystemExit, match="at_revision: no-such-revision"):
+        at_revision.run("no-such-revision", ["python", "-c", "pass"], tmp_path / "other")
+
