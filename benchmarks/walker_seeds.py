@@ -6,11 +6,17 @@
     python benchmarks/walker_seeds.py --extra "--actor-preact-l2 0"   # a recipe under test, kept apart
     python benchmarks/walker_seeds.py --algo td3 --extra "--updates-per-step 2 --n-step 3 --tau 0.005"   # TD3's preset
     python benchmarks/walker_seeds.py --total-steps 500000            # the same runs, continued to a larger cap
+    python benchmarks/walker_seeds.py --solve --jobs 2                # time to a confirmed solve: walker-solve.csv
 
 Each seed trains as `python -m ddpg_helpers train --threads 1` (the walker preset, then `--extra`)
 in its own run folder, RUNS/BipedalWalker-v3-ALGO-sSEED, its output appended to RUN/train.log.
-`--total-steps` alone ends a run: `--episodes` is set out of reach (a walker that keeps falling
-early would otherwise end on the preset's 2,000 episodes). `--jobs` seeds train at once.
+`--total-steps` alone ends a run, past its solve (`--no-stop-when-solved`), so that every seed's
+table covers the same budget. `--jobs` seeds train at once.
+
+With `--solve`, each seed instead trains with the preset's own command (`train --env BipedalWalker-v3
+--seed S`), which stops once an evaluation at 300 is confirmed on 100 fresh episodes, or at its cap;
+the table (benchmarks/results/walker-solve.csv, its columns in benchmarks/walker_solve.py) says how
+long each took and where the time went.
 
 The command can be stopped and given again without losing anything: a run already finished at
 `--total-steps` is kept, a killed one continues from its last checkpoint (`train --resume`), one
@@ -65,6 +71,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import walker_solve  # noqa: E402
 from benchmarks.bench import machine  # noqa: E402
 from ddpg_helpers import PRESETS, Config, Run, default_name, make_config, make_env, pick_device  # noqa: E402
 from ddpg_helpers.checkpoint import atomic_write  # noqa: E402
@@ -150,9 +157,14 @@ def recipe_tag(env_id: str, algo: str, extra: list[str]) -> str:
 
 
 def train_flags(args, seed: int) -> list[str]:
-    """The `train` flags of a fresh run of this seed (`--extra` last, so that it wins)."""
-    return ["--env", args.env, "--algo", args.algo, "--seed", str(seed), "--total-steps", str(args.total_steps),
-            "--episodes", str(EPISODES), "--threads", "1", "--device", args.device, *args.extra]
+    """The `train` flags of a fresh run of this seed (`--extra` last, so that it wins): a fixed budget that
+    goes on past the solve, or with `--solve` the preset's own command, which stops there (and its cap)."""
+    common = ["--env", args.env, "--algo", args.algo, "--seed", str(seed), "--threads", "1", "--device", args.device]
+    if getattr(args, "solve", False):
+        cap = ["--total-steps", str(args.total_steps)] if args.total_steps is not None else []
+        return [*common, "--stop-when-solved", *cap, *args.extra]
+    return [*common, "--total-steps", str(args.total_steps), "--episodes", str(EPISODES), "--no-stop-when-solved",
+            *args.extra]
 
 
 def config_for(flags: list[str]) -> Config:
@@ -212,7 +224,7 @@ def train_all(commands: dict[int, list[str]], runs: dict[int, Run], jobs: int) -
     stop them at once, back at their last periodic checkpoint.
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    pending, running, status = sorted(commands), {}, {}
+    pending, running, status = list(commands), {}, {}  # in the order given: the longest first, if known
     try:
         with stop_requests() as received:
             while pending or running:
@@ -300,11 +312,15 @@ def iqm_line(rows: list[dict], episodes: int) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4], help="trained in this order")
     p.add_argument("--algo", default=PRESET_ALGO, choices=["ddpg", "td3", "tqc"],
                    help="the algorithm (default: the walker preset's, %(default)s)")
     p.add_argument("--env", default=WALKER_ID, help="the env (a small one for tests; the preset is the walker's)")
-    p.add_argument("--total-steps", type=int, default=300_000, help="env steps of each run")
+    p.add_argument("--total-steps", type=int, help="env steps of each run (default: 300,000; with --solve the "
+                                                   "preset's cap)")
+    p.add_argument("--solve", action="store_true",
+                   help="train each seed with the preset's own command, which stops once solved, and write the "
+                        "time to a confirmed solve (benchmarks/walker_solve.py) to walker-solve[_RECIPE].csv")
     p.add_argument("--runs", type=Path, help="folder of the run folders (default: runs/walker-seeds[_RECIPE])")
     p.add_argument("--csv", type=Path, help="the table (default: benchmarks/results/walker-seeds[_RECIPE].csv)")
     p.add_argument("--jobs", type=int, default=1, help="seeds trained at once, one torch thread each")
@@ -314,13 +330,15 @@ def main(argv=None) -> int:
     p.add_argument("--curves", type=Path, help="where the runs' metrics, configs and summaries are copied "
                                                "(default: benchmarks/results/runs/walker-seeds[_RECIPE])")
     args = p.parse_args(argv)
-    if args.jobs < 1 or args.eval100_episodes < 1 or args.total_steps < 1:
+    if args.total_steps is None and not args.solve:
+        args.total_steps = 300_000
+    if args.jobs < 1 or args.eval100_episodes < 1 or (args.total_steps is not None and args.total_steps < 1):
         p.error("--jobs, --eval100-episodes and --total-steps must be positive")
     args.extra = shlex.split(args.extra)
-    tag = recipe_tag(args.env, args.algo, args.extra)
-    csv_path = args.csv or ROOT / "benchmarks" / "results" / f"walker-seeds{tag}.csv"
-    runs_dir = args.runs or ROOT / "runs" / f"walker-seeds{tag}"
-    curves_dir = args.curves or ROOT / "benchmarks" / "results" / "runs" / f"walker-seeds{tag}"
+    name = ("walker-solve" if args.solve else "walker-seeds") + recipe_tag(args.env, args.algo, args.extra)
+    csv_path = args.csv or ROOT / "benchmarks" / "results" / f"{name}.csv"
+    runs_dir = args.runs or ROOT / "runs" / name
+    curves_dir = args.curves or ROOT / "benchmarks" / "results" / "runs" / name
     device = pick_device(args.device)
     header = (f"# {time.strftime('%Y-%m-%d')} on {machine(device)}, device {device}\n"
               f"# command: python benchmarks/walker_seeds.py {shlex.join(argv if argv is not None else sys.argv[1:])}")
@@ -330,10 +348,12 @@ def main(argv=None) -> int:
         for seed in dict.fromkeys(args.seeds):
             flags = train_flags(args, seed)
             config = config_for(flags)
+            if config.total_steps is None:
+                raise DDPGError(f"{args.env} has no preset step cap: give --total-steps")
             runs[seed] = Run(runs_dir / default_name(config))
             commands[seed] = train_command(runs[seed], config, flags)
             if commands[seed] is None:
-                print(f"seed {seed}: finished at {args.total_steps:,} env steps in {runs[seed].path}, kept",
+                print(f"seed {seed}: finished in {runs[seed].path}, kept",
                       file=sys.stderr)
     except DDPGError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -346,16 +366,31 @@ def main(argv=None) -> int:
     failed = sorted(s for s, rc in status.items() if rc != 0)
 
     torch.set_num_threads(1)  # one observation at a time: more threads only wait on each other
-    rows = [row_for(runs[s], args.eval100_episodes) for s in sorted(runs) if s not in failed]
-    write_csv(csv_path, rows)
-    keep_curves([runs[s] for s in sorted(runs) if s not in failed], curves_dir)
+    finished = [runs[s] for s in sorted(runs) if s not in failed]
     recipe = f", {' '.join(args.extra)}" if args.extra else ""
-    print(header.rstrip())
-    print(f"\n## {args.env}, {args.algo.upper()}{recipe}: {len(rows)} seeds, {args.total_steps:,} env steps each\n")
-    print(markdown(rows))
-    print(f"\n{verdict(rows, args.eval100_episodes)}")
-    if rows:
-        print(iqm_line(rows, args.eval100_episodes))
+    if args.solve:
+        try:
+            rows = [walker_solve.solve_row(run, play) for run in finished]
+        except DDPGError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        write_csv(csv_path, rows, walker_solve.COLUMNS)
+        keep_curves(finished, curves_dir)
+        print(header.rstrip())
+        print(f"\n## {args.env}, {args.algo.upper()}{recipe}: {len(rows)} seeds, trained until confirmed solved\n")
+        print(walker_solve.markdown(rows))
+        threshold = finished[0].summary()["solve_threshold"] if finished else TARGET
+        print(f"\n{walker_solve.verdict(rows, threshold)}")
+    else:
+        rows = [row_for(run, args.eval100_episodes) for run in finished]
+        write_csv(csv_path, rows)
+        keep_curves(finished, curves_dir)
+        print(header.rstrip())
+        print(f"\n## {args.env}, {args.algo.upper()}{recipe}: {len(rows)} seeds, {args.total_steps:,} env steps each\n")
+        print(markdown(rows))
+        print(f"\n{verdict(rows, args.eval100_episodes)}")
+        if rows:
+            print(iqm_line(rows, args.eval100_episodes))
     print(f"\nCSV: {csv_path}\ncurves: python -m ddpg_helpers plot \"{curves_dir}/*\" --out curves.png")
     if failed:
         print(f"error: seeds {', '.join(map(str, failed))} failed; see {LOG} in their run folders", file=sys.stderr)

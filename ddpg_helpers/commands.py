@@ -54,8 +54,14 @@ def plain_summary(summary: dict, out: Path) -> str:
     elif summary["solved"]:
         confirm = (f", confirmed at {summary['confirm_mean']:.1f} over {summary['confirm_episodes']} fresh episodes"
                    if summary.get("confirm_mean") is not None else "")
-        lines.append(f"solved: yes, at episode {summary['solved_episode']} ({summary['steps_to_solve']:,} env steps)"
-                     f"{confirm}")
+        seconds = f", {summary['seconds_to_solve']:.0f} s" if summary.get("seconds_to_solve") is not None else ""
+        lines.append(f"solved: yes, at episode {summary['solved_episode']} ({summary['steps_to_solve']:,} env steps"
+                     f"{seconds}){confirm}")
+        if summary.get("confirm_seconds_to_solve") is not None:
+            lines.append(f"  of that time: {summary['eval_seconds_to_solve']:.0f} s in evaluations, "
+                         f"{summary['confirm_seconds_to_solve']:.0f} s in confirmations "
+                         f"({summary['failed_confirmations']} failed), {summary['keep_seconds_to_solve']:.0f} s "
+                         "in longer looks at new best nets")
     else:
         lines.append(f"solved: no (threshold {summary['solve_threshold']})")
     lines.append(f"final evaluation: {summary['final_eval_mean']:.1f} ± {summary['final_eval_std']:.1f} over "
@@ -64,6 +70,8 @@ def plain_summary(summary: dict, out: Path) -> str:
                      f" ({summary['best_keep_mean']:.1f} over {summary['keep_episodes']} more)"
                      if summary.get("best_keep_mean") is not None else ""))
     lines.append(f"files: {out}/ (evaluate it with: python -m ddpg_helpers evaluate {out} --episodes 100)")
+    if summary.get("train_on"):
+        lines.append(f"stopped at the solve; to train on towards a better agent: {summary['train_on']}")
     return "\n".join(lines)
 
 

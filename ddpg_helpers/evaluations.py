@@ -55,3 +55,19 @@ def first_solved(evals: list[dict], threshold: float | None, before_confirmation
 def is_better(row: dict, best: dict | None) -> bool:
     """Whether an evaluation's nets replace the kept ones."""
     return best is None or keep_score(row) > keep_score(best)
+
+
+def time_to_solve(evals: list[dict], solved_at: dict | None) -> dict:
+    """Where the looks' time went up to the evaluation that solved the run (its own looks included):
+    seconds in evaluations, confirmations and longer looks, and the confirmations that failed before it.
+    Empty where the run is not solved, or where a row was written before looks were timed."""
+    if solved_at is None:
+        return {}
+    rows = evals[:next(i for i, row in enumerate(evals) if row is solved_at or row == solved_at) + 1]
+    if any("eval_seconds" not in row for row in rows):
+        return {}
+    seconds = {kind: round(sum(row.get(f"{kind}_seconds", 0.0) for row in rows), 2)
+               for kind in ("eval", "confirm", "keep")}
+    return {"eval_seconds_to_solve": seconds["eval"], "confirm_seconds_to_solve": seconds["confirm"],
+            "keep_seconds_to_solve": seconds["keep"],
+            "failed_confirmations": sum(bool(row.get("judged")) for row in rows) - 1}

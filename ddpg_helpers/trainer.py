@@ -11,12 +11,16 @@ import torch
 from .agent import Agent
 from .config import CONFIRM_SEED_OFFSET, KEEP_SEED_OFFSET, Config
 from .envs import make_env, pick_device
+from .errors import DDPGError
 from .evaluations import first_solved, is_better, judge, solves
 from .memory import NStepReturns, ReplayMemory
 from .noise import make_noise, sigma_schedule
 from .rollouts import Interrupted, evaluate
 
-__all__ = ["CONFIRM_SEED_OFFSET", "KEEP_SEED_OFFSET", "Trainer"]
+__all__ = ["CONFIRM_SEED_OFFSET", "KEEP_SEED_OFFSET", "LOOKS", "Trainer"]
+
+LOOKS = {0: "eval", CONFIRM_SEED_OFFSET: "confirm", KEEP_SEED_OFFSET: "keep"}
+"""The kinds of noise-free look, by their first env seed's offset from eval_seed."""
 
 
 class RandomStates:
@@ -105,6 +109,8 @@ class Trainer:
         self.solved_at: dict | None = None  # the evaluation whose confirmation solved the run
         self.best: dict | None = None  # the best evaluation so far (the run keeps its nets)
         self.threshold = c.target_return if c.target_return is not None else self.env.spec.reward_threshold
+        if c.stop_when_solved and self.threshold is None:
+            raise DDPGError(f"{c.env_id} has no reward threshold to stop at: give --target-return")
 
     def apply_torch_settings(self) -> None:
         """torch's process-wide settings for this run: its thread count (unless 0: torch's default)
@@ -176,7 +182,10 @@ class Trainer:
         self.agent.sync_actor()  # the learner's nets as they are now, not the acting copy one update behind
 
         def look(episodes: int, first_seed: int) -> tuple[float, float]:
+            start = time.perf_counter()
             returns = evaluate(self.agent, self.eval_envs, episodes, first_seed, c.max_episode_steps, should_stop)
+            # Where a run's time goes: its evaluations, its confirmations and its longer looks, each timed.
+            row[LOOKS[first_seed - c.eval_seed] + "_seconds"] = time.perf_counter() - start
             return float(np.mean(returns)), float(np.std(returns))
 
         row = {"episode": self.episode, "env_steps": self.env_steps}
@@ -211,7 +220,7 @@ class Trainer:
         c = self.config
         if self.episode >= c.episodes or (c.total_steps is not None and self.env_steps >= c.total_steps):
             return True
-        return c.target_return is not None and self.solved_at is not None
+        return (c.target_return is not None or c.stop_when_solved) and self.solved_at is not None
 
     def run_episodes(self, run=None, progress: bool = True, callback=None, should_stop=None) -> None:
         """Train until done, evaluating and saving on schedule; `callback(trainer)` after each episode.

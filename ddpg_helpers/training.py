@@ -14,6 +14,7 @@ from .agent import Agent
 from .config import RESUMABLE, Config
 from .envs import make_env, pick_device
 from .errors import DDPGError
+from .evaluations import time_to_solve
 from .rollouts import Episode, run_episode
 from .trainer import Trainer
 
@@ -88,6 +89,9 @@ def summarize(trainer: Trainer) -> dict:
         "seconds_to_solve": round(solved["wall_time"], 2) if solved else None,
         "confirm_episodes": c.confirm_episodes,
         "confirm_mean": solved.get("confirm_mean") if solved else None,
+        # A run that stops when solved (stop_when_solved, or a target_return given) and did.
+        "stopped_at_solve": bool(solved) and (c.stop_when_solved or c.target_return is not None),
+        **time_to_solve(evals, solved),
         **trainer.agent.update_path(),  # this session's: a resumed run captures and checks again
         "torch": torch.__version__,
     }
@@ -111,6 +115,9 @@ def finish(trainer: Trainer, run: runs.Run | None, should_stop=None) -> TrainRes
     summary = summarize(trainer)
     if final is not None:
         summary["final_episode_return"] = final.total_return
+    if run is not None and summary["stopped_at_solve"]:  # how to go on past the solve, up to the run's cap
+        flag = "--target-return inf" if c.target_return is not None else "--no-stop-when-solved"
+        summary["train_on"] = f"python -m ddpg_helpers train --resume {run.path} {flag}"
     if run is not None:
         run.save_checkpoint(trainer.state())
         run.write_config(c)
@@ -146,8 +153,11 @@ def why_finished(trainer: Trainer) -> str:
         return f"has run its {c.episodes} episodes; pass a larger --episodes"
     if c.total_steps is not None and trainer.env_steps >= c.total_steps:
         return f"has run its {c.total_steps} env steps; pass a larger --total-steps"
-    return (f"reached its target return {c.target_return} at episode {trainer.solved_at['episode']}; "
-            "pass a higher --target-return (inf: none)")
+    if c.target_return is not None:
+        return (f"reached its target return {c.target_return} at episode {trainer.solved_at['episode']}; "
+                "pass a higher --target-return (inf: none)")
+    return (f"was solved at episode {trainer.solved_at['episode']} and stopped there; pass --no-stop-when-solved "
+            "to train on")
 
 
 def resume_trainer(path: str | Path, **overrides) -> Trainer:
