@@ -48,13 +48,38 @@ def _update(widget: ipywidgets.Widget, item, dpi: int) -> None:
     widget.value = png(item, dpi) if isinstance(item, Figure) else str(item)
 
 
+def _labelled(control: ipywidgets.ValueWidget) -> ipywidgets.Widget:
+    """The control with its description and its value shown whole, at any width of the page.
+
+    A slider's description sits in a box 80 pixels wide and its readout in one of at most 148: longer
+    text is cut ("final (episode 115)" showed as "final (episode"). The description gets the width of
+    its text; a selection slider's readout, text that cannot be typed into anyway, is replaced by a
+    Label beside it that grows with its value.
+    """
+    import ipywidgets
+
+    if getattr(control, "description", ""):
+        control.style.description_width = "initial"
+    if not isinstance(control, ipywidgets.SelectionSlider) or not control.readout:
+        return control
+    control.readout = False
+    readout = ipywidgets.Label(value=control.label, layout=ipywidgets.Layout(flex="0 0 auto"))
+
+    def show(_change=None) -> None:
+        readout.value = control.label
+
+    control.observe(show, names="label")
+    return ipywidgets.HBox([control, readout], layout=ipywidgets.Layout(flex="0 0 auto", align_items="center"))
+
+
 def slider_view(view: Callable[..., list], dpi: int = 72, **controls: ipywidgets.ValueWidget) -> ipywidgets.VBox:
     """The controls above what `view(**values)` returns, redrawn whenever a control's value changes.
 
     `view` is called with each control's value under its keyword and returns a list of matplotlib
     Figures and strings, the same kinds in the same order on every call; each becomes an Image or a
     Label. Display the returned box to show it. A `view` that raises shows its error in place of
-    the text instead of failing silently in the kernel's log.
+    the text instead of failing silently in the kernel's log. Each control's description and value
+    show whole (`_labelled`), and the controls wrap onto more lines where the page is narrow.
     """
     import ipywidgets
 
@@ -76,4 +101,7 @@ def slider_view(view: Callable[..., list], dpi: int = 72, **controls: ipywidgets
 
     for control in controls.values():
         control.observe(redraw, names="value")
-    return ipywidgets.VBox([ipywidgets.HBox(list(controls.values())), status, *shown])
+    # The controls wrap onto a second line where the page is too narrow for them side by side.
+    row = ipywidgets.HBox([_labelled(control) for control in controls.values()],
+                          layout=ipywidgets.Layout(flex_flow="row wrap"))
+    return ipywidgets.VBox([row, status, *shown])
