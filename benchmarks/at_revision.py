@@ -9,7 +9,8 @@ checkout's root, once, and runs COMMAND there (`python` is this interpreter): th
 and `ddpg_helpers`, with the revision's defaults and presets. What the command writes (run folders,
 CSVs) stays in that folder, so today's `runs/` and `benchmarks/results/` are left as they are, and
 commands at one revision that go on from one another (a resume, a table of finished runs) find each
-other's folders. `--dir` picks another folder. It exits with the command's exit status.
+other's folders. `--dir` picks another folder, and lets commands at several commits share one: each
+extracts its commit over the last. It exits with the command's exit status.
 
 `chunks` is what `bench.py --against REV` starts with REVISION_DIR holding `git archive REV`, so that
 the loop of REV imports its own `ddpg_helpers` in this process while bench.py runs today's. It prints
@@ -43,9 +44,10 @@ def commit_of(rev: str) -> str:
 
 
 def extract(commit: str, folder: Path) -> None:
-    """`git archive COMMIT` into `folder`, unless an earlier call finished doing so."""
+    """`git archive COMMIT` into `folder`, unless an earlier call finished doing so; over another commit
+    extracted there before, its files are replaced (what the commands wrote, run folders and CSVs, stays)."""
     done = folder / ".at-revision"
-    if done.exists():
+    if done.exists() and done.read_text().strip() == commit:
         return
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,11 +100,11 @@ def chunks(root: Path, wanted: dict, chunk: int) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
-    r = sub.add_parser("run", help="run a command in the project as it was at a git revision")
+    r = sub.add_parser("run", help="run a command in the project as it was at a git revision",
+                       usage="%(prog)s REV [--dir DIR] -- COMMAND...")
     r.add_argument("rev", help="a commit, tag or branch")
     r.add_argument("--dir", type=Path, help="where the revision is extracted and the command runs "
                                             "(default: at-revision/COMMIT at the checkout's root)")
-    r.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command, as the docs give it")
     c = sub.add_parser("chunks", help="a revision's training loop, one timed chunk per line of stdin (bench.py)")
     c.add_argument("root", type=Path, help="a folder holding `git archive REV`")
     c.add_argument("config", type=json.loads, help="the settings, as JSON")
@@ -110,8 +112,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments; for `run`, everything after the first `--` is the command (`args.command`), its own
+    options included."""
+    argv = list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser().parse_args(argv[:split])
+    if args.mode == "run":
+        args.command = argv[split + 1:]
+        if not args.command:
+            parser().error("run: no command: give it after --")
+    return args
+
+
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(sys.argv[1:] if argv is None else argv)
     if args.mode == "run":
         return run(args.rev, args.command, args.dir)
     chunks(args.root, args.config, args.chunk)

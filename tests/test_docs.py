@@ -112,10 +112,13 @@ def check(words: list[str], monkeypatch) -> None:
                 raise
         return
     name = Path(words[1]).stem
-    ns = script_parser(name, monkeypatch).parse_args(words[2:])
+    if name == "at_revision":
+        ns = importlib.import_module("benchmarks.at_revision").parse(words[2:])
+    else:
+        ns = script_parser(name, monkeypatch).parse_args(words[2:])
     if name == "at_revision" and ns.mode == "run":
         assert in_history(ns.rev), f"{ns.rev} is not a commit of this repository"
-        inner = ns.command[1:] if ns.command[:1] == ["--"] else ns.command
+        inner = ns.command
         assert COMMAND.match(" ".join(inner[:3])), f"at_revision runs {inner}, not a command of the project"
         check(inner, monkeypatch)
     if extra := getattr(ns, "extra", None):  # walker_seeds.py's train flags
@@ -175,3 +178,26 @@ def test_the_results_index_lists_every_table_and_runs_folder_and_nothing_else():
     listed = indexed()
     assert present - listed == set(), "in benchmarks/results, not in its README.md"
     assert listed - present == set(), "in benchmarks/results/README.md, not in benchmarks/results"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_and_anchor_in_the_docs_resolves():
+    broken = []
+    for doc in doc_files():
+        if doc.suffix != ".md":
+            continue
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc
+            if not file.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and file.suffix == ".md":
+                if anchor not in {_slug(h) for h in re.findall(r"^#+ (.+)$", file.read_text(), flags=re.M)}:
+                    broken.append(f"{doc.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
