@@ -22,6 +22,7 @@ from .budget import (
                    QUICK_WARMUP_STEPS,
                    budget,
                    quick_mode,
+                   setting,
                    short_budget,
 )
 from .colab import (
@@ -46,6 +47,7 @@ from .plotting import compare_curves, episode_plots, reward_curve
 from .rollouts import Episode, evaluate, run_episode
 from .run import Run, default_name
 from .runs import (
+                   SHIPPED_LEARNING,
                    SHIPPED_RUN,
                    SHIPPED_WALKER,
                    choose_run,
@@ -59,7 +61,7 @@ from .runs import (
 )
 from .trainer import Trainer
 from .training import load_agent, resume, train, train_or_resume
-from .walker import WALKER_ID, Walk, record_walk, walker_outcome, walker_torque_cost
+from .walker import WALKER_ID, Stage, Walk, gait_strip, learning_stages, record_walk, walker_outcome, walker_torque_cost
 from .widgets import slider_view
 
 run_name = default_name
@@ -67,12 +69,12 @@ run_name = default_name
 __all__ = [
     "Actor", "Agent", "Batch", "BlogNoise", "COLAB_CHECKOUT", "Config", "Critic", "DDPGError", "Episode",
     "GaussianNoise", "LiveRewardPlot", "NStepReturns", "PRESETS", "QUICK_EPISODES", "QUICK_MAX_EPISODE_STEPS",
-    "QUICK_VAR", "QUICK_WARMUP_STEPS", "REPO_URL", "REQUIREMENTS", "ReplayMemory", "Run", "SHIPPED_RUN",
-    "SHIPPED_WALKER", "Trainer", "WALKER_ID", "Walk", "budget", "choose_run", "compare_curves", "default_name",
-    "device_report", "episode_plots", "evaluate", "figure_png", "find_shipped", "frame_stride_for", "in_colab",
-    "is_shipped", "latest_run", "load_agent", "load_history", "load_summary", "make_config", "make_env",
-    "missing_requirements", "mount_drive", "pick_device", "quick_mode", "record_walk", "repo_root", "resume",
-    "reward_curve", "run_episode", "run_name", "runs_dir", "shipped_run", "short_budget", "show_source",
-    "slider_view", "sigma_schedule", "soft_update", "td_target", "train", "train_or_resume", "training_report",
-    "walker_outcome", "walker_torque_cost",
+    "QUICK_VAR", "QUICK_WARMUP_STEPS", "REPO_URL", "REQUIREMENTS", "ReplayMemory", "Run", "SHIPPED_LEARNING",
+    "SHIPPED_RUN", "SHIPPED_WALKER", "Stage", "Trainer", "WALKER_ID", "Walk", "budget", "choose_run",
+    "compare_curves", "default_name", "device_report", "episode_plots", "evaluate", "figure_png", "find_shipped",
+    "frame_stride_for", "gait_strip", "in_colab", "is_shipped", "latest_run", "learning_stages", "load_agent",
+    "load_history", "load_summary", "make_config", "make_env", "missing_requirements", "mount_drive",
+    "pick_device", "quick_mode", "record_walk", "repo_root", "resume", "reward_curve", "run_episode", "run_name",
+    "runs_dir", "setting", "shipped_run", "short_budget", "show_source", "slider_view", "sigma_schedule", "soft_update",
+    "td_target", "train", "train_or_resume", "training_report", "walker_outcome", "walker_torque_cost",
 ]

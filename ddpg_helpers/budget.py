@@ -53,3 +53,12 @@ def short_budget(config: Config, episodes: int = QUICK_EPISODES, max_episode_ste
     return dataclasses.replace(budget(config, episodes), max_episode_steps=limit,
                                warmup_steps=min(warmup_steps, config.warmup_steps),
                                learning_starts=min(warmup_steps, config.learning_starts))
+
+
+def setting(name: str, value, choices: tuple):
+    """A notebook's setting, checked against its choices: a clear error in the cell for a typo."""
+    from .errors import DDPGError
+
+    if value not in choices:
+        raise DDPGError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value

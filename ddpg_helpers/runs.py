@@ -15,6 +15,9 @@ SHIPPED_RUN = Path("trained") / "mcc"
 SHIPPED_WALKER = Path("trained") / "walker-tqc"
 """Where the project's trained walker (the preset's TQC) lies, relative to the repository root (a checkout may
 lack it). trained/walker-td3 beside it is the TD3 walker shipped before."""
+SHIPPED_LEARNING = Path("trained") / "walker-notebook"
+"""A walker trained as notebook 6's first training cell trains one (seed 0, until solved), with a snapshot of its
+nets at each evaluation: what notebook 6's slider shows before a reader has a run of their own."""
 QUICK_SUBDIR = "quick"
 """Quick runs go to RUNS/quick, so they never replace or hide a reader's full run."""
 

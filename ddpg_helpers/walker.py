@@ -65,3 +65,56 @@ def walker_outcome(rewards, time_limit: int) -> str:
     if len(rewards) and rewards[-1] == -100:
         return "fell"
     return "time limit" if len(rewards) >= time_limit else "reached the end"
+
+
+class Stage(NamedTuple):
+    """One point of a run's learning: a snapshot of its nets and the evaluation made of them."""
+    label: str  # for a slider: 'episode 75, 48,120 env steps: evaluation 156.4'
+    path: Path  # the snapshot file
+    episode: int
+    evaluation: float | None  # the noise-free evaluation's mean at that episode (None: none was made)
+
+
+def learning_stages(run: str | Path) -> list[Stage]:
+    """A run's snapshots (`snapshot_every`), oldest first, each with the evaluation of the same nets: the
+    walker at each point of its learning. Snapshots taken at the evaluations' episodes have one."""
+    from .run import Run
+
+    run = Run(run)
+    if not run.snapshots():
+        raise DDPGError(f"{run.path} has no snapshots (train with snapshot_every > 0 to watch it learn)")
+    evals = {row["episode"]: row for row in run.history()["evals"]} if run.holds_run() else {}
+    stages = []
+    for path in run.snapshots():
+        episode = int(path.stem.split("_")[-1])
+        row = evals.get(episode)
+        steps = f", {row['env_steps']:,} env steps: evaluation {row['mean']:.1f}" if row else ""
+        stages.append(Stage("untrained" if episode == 0 else f"episode {episode}{steps}", path, episode,
+                            row["mean"] if row else None))
+    return stages
+
+
+def gait_strip(path: str | Path, seed: int = 0, steps: int = 480, frames: int = 6):
+    """A matplotlib Figure: `frames` pictures, evenly spaced, of the first `steps` steps of a noise-free
+    episode of the nets in `path` (a run or a snapshot file) on env seed `seed`, and how that episode went."""
+    import matplotlib.pyplot as plt
+
+    from .envs import make_env
+    from .rollouts import run_episode
+    from .training import load_agent
+
+    agent, config, _ = load_agent(path, device="cpu")
+    env = make_env(config.env_id, render_mode="rgb_array")
+    episode = run_episode(agent, env, seed, record=True, frame_stride=max(1, steps // (frames - 1)), max_steps=steps)
+    env.close()
+    pictures = episode.frames[:frames]
+    fig, axes = plt.subplots(1, frames, figsize=(1.8 * frames, 1.0), squeeze=False)
+    for ax, picture in zip(axes[0], [*pictures, *[None] * (frames - len(pictures))]):
+        ax.set_axis_off()
+        if picture is not None:
+            ax.imshow(picture[170:320, :360])  # the camera follows the hull: the walker is in this corner
+    ended = "fell" if len(episode.rewards) and episode.rewards[-1] == -100 else "still going"
+    end = f"fell at step {len(episode.rewards)}" if ended == "fell" else f"{len(episode.rewards)} steps"
+    fig.suptitle(f"env seed {seed}, noise-free: {end}, return {episode.total_return:.1f} so far", fontsize=9)
+    plt.close(fig)  # shown by the widget that holds it, not by the inline backend as well
+    return fig

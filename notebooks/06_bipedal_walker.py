@@ -16,17 +16,18 @@
 # ---
 
 # %% [markdown]
-# # 6. BipedalWalker: the blog's DDPG, TD3, then TQC
+# # 6. BipedalWalker: your own walker, then what DDPG, TD3 and TQC change
 #
-# The blog's DDPG post warms up on MountainCarContinuous and leaves the walker for later. Here: why
-# the walker is harder, the settings that make it learn (each with its measurement), the blog's DDPG,
-# TD3 (Fujimoto et al. 2018) and TQC (Kuznetsov et al. 2020), their learning curves, and the walker.
-# **How long this takes.** A full run is 300,000 env steps, each followed by one gradient update: on
-# one core of a 2-core CPU, beside another run, the preset's TQC trained its 300,000 env steps in 42
-# to 48 minutes (docs/walker.md), so the three runs here take a few hours on a CPU. On Colab choose
-# **Runtime > Change runtime type > GPU** and save the runs to Google Drive (below); `TRAIN = False`
-# shows runs trained before and the shipped walker. `DDPG_QUICK=1` (as in the tests) trains a few short
-# episodes, checking the code, not the learning. The first cell installs what is missing, as in notebook 1.
+# The blog's DDPG post warms up on MountainCarContinuous and leaves the walker for later. Here you
+# train a walker of your own until it is **solved** (a noise-free evaluation at 300, confirmed on 100
+# fresh episodes, as gymnasium defines solved) and watch it learn; then why the walker is harder,
+# the settings that make it learn (each with its measurement), and what TD3 (Fujimoto et al. 2018)
+# and TQC (Kuznetsov et al. 2020) change in the blog's DDPG.
+#
+# **How long this takes.** TIMING_PLACEHOLDER
+# On Colab, **Runtime > Change runtime type > GPU** (GPU speed not yet measured); save the run to Google
+# Drive (below) to keep it. `DDPG_QUICK=1` (as in the tests) trains a few short episodes, checking the
+# code, not the learning. The first cell installs what is missing, as in notebook 1.
 
 # %%
 import importlib.util
@@ -52,6 +53,7 @@ print("ddpg_helpers from", Path(ddpg_helpers.__file__).parent)
 # %%
 import inspect
 
+import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -62,6 +64,64 @@ from ddpg_helpers import PRESETS, Agent, Config, Critic, NStepReturns, animation
 
 WALKER = dh.WALKER_ID  # "BipedalWalker-v3"
 QUICK = dh.quick_mode()
+
+# %% [markdown]
+# ## Your walker, trained until solved
+#
+# `make_config(WALKER)` is the project's walker preset (TQC; its settings and their measurements
+# below). It stops at its solve, or at its cap of 300,000 env steps. Each evaluation plays 10
+# noise-free episodes every 25 training episodes; one at 300 or more is confirmed on 100 fresh ones.
+# Nets that beat the kept ones are judged on 100 more before they are kept, and a snapshot of the nets is
+# saved at each evaluation, for the slider below. From a terminal, the same run: `python -m ddpg_helpers
+# train --env BipedalWalker-v3 --seed 0 --snapshot-every 25`. `SAVE_TO_DRIVE = True` keeps the run on
+# Google Drive (Colab deletes a runtime's disk); `RESUME = True` goes on from its checkpoint after a
+# disconnect (run the notebook again from the top; a finished run is shown, not trained again).
+
+# %%
+SEED = 0
+SAVE_TO_DRIVE = False
+RESUME = not QUICK  # a quick check (DDPG_QUICK=1) always trains afresh
+
+config = dh.short_budget(make_config(WALKER, seed=SEED, snapshot_every=25))
+if QUICK:  # no evaluations in a quick check: a snapshot after each episode instead
+    config = dh.Config(**{**config.to_dict(), "snapshot_every": 1})
+runs = dh.runs_dir(use_drive=SAVE_TO_DRIVE)
+mine = runs / dh.run_name(config)
+print(f"your walker: {mine}; cap {config.total_steps:,} env steps; stops when solved: {config.stop_when_solved}")
+print(dh.device_report() if torch.cuda.is_available() else "no GPU: trained on one CPU core")
+
+# %%
+plot = dh.LiveRewardPlot(every=10, title=f"your TQC walker on {WALKER}")
+s = dh.train_or_resume(config, mine, resume=RESUME, callback=plot).summary
+if s["solved"]:
+    print(f"solved after {s['steps_to_solve']:,} env steps and {s['seconds_to_solve'] / 60:.1f} minutes "
+          f"(confirmed at {s['confirm_mean']:.1f} over {s['confirm_episodes']} fresh episodes)")
+else:
+    print(f"not solved in {s['env_steps']:,} env steps ({s['wall_seconds'] / 60:.1f} minutes): train on with "
+          f"python -m ddpg_helpers train --resume {mine} --total-steps 500000")
+
+# %% [markdown]
+# ## Watch it learn
+#
+# Your walker at each evaluation: the first 480 steps of a noise-free episode (env seed 0), in six
+# pictures, from the snapshot of its nets, and that evaluation's score. Before it has a run with
+# snapshots, the slider shows the walker this cell's training gave on seed 0 (`trained/walker-notebook`).
+
+# %%
+watched = mine if dh.Run(mine).snapshots() else dh.find_shipped(dh.SHIPPED_LEARNING)
+stages = dh.learning_stages(watched)
+strips = {}
+
+
+def view(snapshot: dh.Stage) -> list:
+    if snapshot.path not in strips:  # each snapshot played once, then kept
+        strips[snapshot.path] = dh.gait_strip(snapshot.path, seed=0)
+    return [strips[snapshot.path], f"{watched.name}, {snapshot.label}"]
+
+
+slider = ipywidgets.SelectionSlider(options=[(f"episode {s.episode}", s) for s in stages], value=stages[-1],
+                                    description="snapshot", layout=ipywidgets.Layout(width="90%"))
+display(dh.slider_view(view, snapshot=slider))
 
 # %% [markdown]
 # ## Why the walker is harder than the car
@@ -129,8 +189,7 @@ env.close()
 # | `keep_episodes` 100 (the best of 10) | nets at 303.0 on 10 episodes scored 272.6 on 100, 14 falls |
 # | `algo` tqc, one update per step (TD3, two) | seeds 0-4, 3-step: 5 of 5 at 322.8 or more (TD3: 4 of 5 at 300) |
 # | `tau` 0.02, one-step targets (0.005, 3-step) | TQC, seeds 0-4: the median seed at 300 by 93,389 steps (120,766) |
-#
-# The three runs below differ only in `algo`: their curves differ by TD3's changes, then TQC's.
+# | `stop_when_solved`, a 300k cap (a fixed 300k) | SOLVE_ROW_PLACEHOLDER |
 
 # %%
 blog = Config()
@@ -138,34 +197,37 @@ print(f"{'field':22s} {'the blog (MountainCar)':>24s} {'BipedalWalker preset':>2
 for name, value in PRESETS[WALKER].items():
     print(f"{name:22s} {str(getattr(blog, name)):>24s} {str(value):>24s}")
 
-STEPS = 300_000  # env steps per run: the runs in BENCHMARKS.md had their walkers at 300 by then
-configs = {algo.upper(): dh.short_budget(make_config(WALKER, algo=algo, seed=0, total_steps=STEPS))
-           for algo in ("ddpg", "td3", "tqc")}
-c = configs["TQC"]
-print(f"\neach run: {c.total_steps:,} env steps (or {c.episodes} episodes), {c.warmup_steps} random warm-up steps"
-      + (f", {c.max_episode_steps} steps per episode (DDPG_QUICK=1: checks the code, not learning)" if QUICK else ""))
-
 # %% [markdown]
-# ## Where the runs are saved, and how to resume
+# ## DDPG, TD3 and TQC: five seeds each
 #
-# Each run writes its folder as notebook 3's did (`BipedalWalker-v3-tqc-s0`, ...), with a checkpoint
-# every 10 episodes to resume from exactly, and its best nets, confirmed on 100 more episodes
-# (`load_agent(run, best=True)`, `evaluate RUN --best`). `SAVE_TO_DRIVE = True` keeps them on Google
-# Drive (Colab deletes a runtime's disk). `RESUME = True` continues them: after a disconnect, run the
-# notebook again from the top (a finished run is shown, not trained again; raise `STEPS` to go on).
-# `RESUME = False` starts over and **replaces** them.
+# One run is one draw: seed 0's TD3 stood still for 190,000 steps where seed 4's walked by 97,000. So the
+# project compares recipes over seeds 0-4, 300k env steps each (`python benchmarks/walker_seeds.py`):
+# each recipe's mean over seeds with a bootstrap 95% band, scored by the interquartile mean, which one
+# lucky or unlucky seed moves less than the mean (Agarwal et al. 2021). The curves the project ships
+# (`benchmarks/results/runs/`) are its TQC recipes'. For TD3 and the blog's DDPG with the same preset
+# (two updates per env step), their tables (BENCHMARKS.md): TD3 4 of 5 seeds at 300, the median seed
+# there by 148,467 env steps; DDPG 0 of 5, its kept nets falling in 14 to 44 of 100 episodes. For
+# scale: the Zoo reports TQC at 330 +- 45 after 500k env steps and TD3 at 306 +- 57 after 1M, one run
+# each; TD3-FORK's five seeds first averaged 300 after about 470k. `COMPARE = "train"` trains DDPG,
+# TD3 and TQC on seed `SEED` here too, 300,000 env steps each (about 45 minutes each on a CPU core).
 
 # %%
-SAVE_TO_DRIVE = False
-TRAIN = True
-RESUME = not QUICK  # True; a quick check (DDPG_QUICK=1) always trains afresh
-
-runs = dh.runs_dir(use_drive=SAVE_TO_DRIVE)
-outs = {label: runs / dh.run_name(config) for label, config in configs.items()}
-for label, out in outs.items():
-    print(f"{label} run folder: {out}\n  resume from a terminal: python -m ddpg_helpers train --resume {out}")
-print(dh.device_report() if torch.cuda.is_available() else "No GPU: about an hour per run on a CPU core. On Colab: "
-      "Runtime > Change runtime type > GPU > Save, then run the notebook again from the top.")
+COMPARE = "shipped"  # or "train"
+dh.setting("COMPARE", COMPARE, ("shipped", "train"))
+root = dh.colab.repo_root() or Path("..")
+patterns = [f"{t}/*" for t in sorted(root.glob("benchmarks/results/runs/walker-seeds*"))]
+if COMPARE == "train":
+    for algo in ("ddpg", "td3", "tqc"):
+        c = dh.short_budget(make_config(WALKER, algo=algo, seed=SEED, stop_when_solved=False))
+        out = runs / "compare" / dh.run_name(c)
+        dh.train_or_resume(c, out, resume=RESUME, callback=dh.LiveRewardPlot(every=10, title=f"{algo} on {WALKER}"))
+        patterns.append(str(out))
+groups = [g for g in seeds.load_groups(patterns) if len(g.runs) >= 5 or COMPARE == "train"]  # screens: fewer
+fig, ax = plt.subplots(figsize=(9, 4.5))
+seeds.plot_groups(groups, ax, title=f"{WALKER}: each recipe over its seeds")
+plt.show()
+print(seeds.scores_table([seeds.scores(g) for g in groups]))
+print(f"\nthe preset (walker-seeds.csv):\n{seeds.seed_table(root / 'benchmarks/results/walker-seeds.csv')}")
 
 # %% [markdown]
 # ## DDPG on the walker
@@ -178,7 +240,7 @@ print(dh.device_report() if torch.cuda.is_available() else "No GPU: about an hou
 # %% [markdown]
 # ## What TD3 changes: three things, in one screen
 #
-# The real source of the agent both runs use (`ddpg_helpers/agent.py`): `target` computes the
+# The real source of the agent the three recipes use (`ddpg_helpers/agent.py`): `target` computes the
 # critic's target y, `_actor_moves` says whether a step moves the actor, `update` does one gradient
 # step; the comments `TD3 change 1` to `3` mark the lines that use `self.td3`:
 #
@@ -249,99 +311,25 @@ display(dh.show_source(dh.agent.quantile_huber_loss))
 print("\n".join(line for line in inspect.getsource(Agent.target).splitlines() if "tqc" in line or "pooled" in line))
 
 # %% [markdown]
-# ## Training the three
+# ## Your walker and the shipped one, five episodes each
 #
-# The progress bar counts env steps up to `STEPS`; each plot is redrawn every 10 episodes, with a
-# noise-free evaluation of 10 episodes every 25 (on a GPU the same seed trains another run).
+# The shipped walker (`trained/walker-tqc`: seed 4 trained its 300,000 env steps, 330.6 over 100
+# episodes) beside yours, noise-free, on env seeds 0 to 4 (the project's measure is 100:
+# `python -m ddpg_helpers evaluate RUN --episodes 100 --seed 0`).
 
 # %%
-results = {}
-for label, config in configs.items():
-    if not TRAIN:
-        print("TRAIN is False: nothing trained")
-        break
-    plot = dh.LiveRewardPlot(every=10, title=f"{label} on {WALKER}")
-    results[label] = s = dh.train_or_resume(config, outs[label], resume=RESUME, callback=plot).summary
-    print(f"{label}: {s['episodes']} episodes, {s['env_steps']} env steps, {s['wall_seconds']:.0f} s on {s['device']}")
-
-# %% [markdown]
-# ## The learning curves, and what each walker does
-#
-# From here on the cells read run folders, so they work after a kernel restart or without training:
-# the latest finished run of each algorithm, and the shipped walker (`trained/walker-tqc`; set `RUN`
-# to show another). Thick lines: the noise-free evaluations (band: one standard deviation); thin: the
-# training returns' moving average. Then five noise-free episodes of each, on env seeds 0 to 4 (the
-# project's measure is 100: `python -m ddpg_helpers evaluate RUN --episodes 100 --seed 0`).
-
-# %%
-RUN = None
-
-latest = {label: dh.latest_run(runs, WALKER, label.lower()) for label in configs}
-shipped = dh.find_shipped(dh.SHIPPED_WALKER)
-shown = {label: run for label, run in {**latest, "TQC (shipped)": shipped}.items() if run is not None}
-print("\n".join(f"{label:14s} {run}" for label, run in shown.items()))
-if not shown:
-    raise dh.DDPGError(f"no finished walker run in {runs} and no shipped walker ({dh.SHIPPED_WALKER}) in this "
-                       "checkout: set TRAIN = True above")
-
-# %%
-histories = {label: dh.load_history(run) for label, run in shown.items()}
-fig, ax = plt.subplots(figsize=(9, 4.5))
-dh.compare_curves(histories, ax, threshold=rows[1][4], title=f"DDPG, TD3 and TQC on {WALKER}")
-plt.show()
-
-print(f"{'':14s} {'episodes':>8s} {'env steps':>10s} {'hours':>6s} {'device':>7s} {'last evaluation':>22s} "
-      f"{'kept nets':>10s} solved")
-for label, run in shown.items():
-    s = dh.load_summary(run)
-    evaluation = f"{s['final_eval_mean']:.1f} +- {s['final_eval_std']:.1f} ({s['eval_episodes']} ep)"
-    kept = f"{s['best_eval_mean']:.1f}" if s.get("best_eval_mean") is not None else "-"  # older runs kept none
-    print(f"{label:14s} {s['episodes']:8d} {s['env_steps']:10d} {s['wall_seconds'] / 3600:6.2f} {s['device']:>7s} "
-          f"{evaluation:>22s} {kept:>10s} {s['solved']}")
-
-# %% [markdown]
-# ## Five seeds: a mean and its band
-#
-# One run is one draw: seed 0's TD3 stood still for 190,000 steps where seed 4's walked by 97,000. The
-# five-seed tables' curves (`benchmarks/results/runs/`), as `python -m ddpg_helpers plot` draws them:
-# each recipe's mean over seeds with a bootstrap 95% band, scored by the interquartile mean over seeds,
-# which one lucky or unlucky seed moves less than the mean (Agarwal et al. 2021). Then the preset seed by
-# seed. For scale (BENCHMARKS.md): the Zoo reports TQC at 330 +- 45 after 500k env steps and TD3 at
-# 306 +- 57 after 1M, one run each; TD3-FORK's first evaluation at 300 came after 280k.
-
-# %%
-root = dh.colab.repo_root() or Path("..")
-tables = sorted(root.glob("benchmarks/results/runs/walker-seeds*"))
-if tables:
-    groups = [g for g in seeds.load_groups([f"{t}/*" for t in tables]) if len(g.runs) >= 5]  # screens: fewer
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    seeds.plot_groups(groups, ax, title=f"{WALKER}: the five-seed tables")
-    plt.show()
-    print(seeds.scores_table([seeds.scores(g) for g in groups]))
-    print(f"\nthe preset (walker-seeds.csv):\n{seeds.seed_table(root / 'benchmarks/results/walker-seeds.csv')}")
-else:
-    print("this checkout has no five-seed curves (benchmarks/results/runs/)")
-
-# %%
-TENSORBOARD = False  # True: TensorBoard here, every run in `runs` as it trains (returns, evaluations, losses)
-if TENSORBOARD:
-    get_ipython().run_line_magic("load_ext", "tensorboard")
-    get_ipython().run_line_magic("tensorboard", f"--logdir {runs}")
-
-# %%
-EPISODES = 5
-
+shown = {"yours": mine, "shipped": dh.find_shipped(dh.SHIPPED_WALKER)}
+shown = {label: run for label, run in shown.items() if run is not None and dh.Run(run).is_finished()}
 agents, played = {}, {}
 for label, run in shown.items():
-    agent, config, _ = dh.load_agent(run)
-    env = make_env(config.env_id)
-    limit = config.max_episode_steps or env.spec.max_episode_steps
-    episodes = [dh.run_episode(agent, env, seed, max_steps=config.max_episode_steps) for seed in range(EPISODES)]
+    agent, c, _ = dh.load_agent(run)
+    env = make_env(c.env_id)
+    limit = c.max_episode_steps or env.spec.max_episode_steps
+    episodes = [dh.run_episode(agent, env, seed, max_steps=c.max_episode_steps) for seed in range(5)]
     env.close()
-    agents[label], played[label] = (agent, config), episodes
-    returns = [e.total_return for e in episodes]
+    agents[label], played[label] = (agent, c), episodes
     outcomes = [dh.walker_outcome(e.rewards, limit) for e in episodes]
-    print(f"{label}: mean {np.mean(returns):.1f} +- {np.std(returns):.1f}; "
+    print(f"{label} ({run}): mean {np.mean([e.total_return for e in episodes]):.1f}; "
           + ", ".join(f"{o} {outcomes.count(o)}" for o in ("reached the end", "time limit", "fell") if o in outcomes))
     for seed, (e, o) in enumerate(zip(episodes, outcomes)):
         print(f"    seed {seed}: {e.total_return:7.1f} in {len(e.actions):4d} steps ({o}), "
@@ -368,12 +356,12 @@ for label, (agent, config) in agents.items():
 # %% [markdown]
 # ## Watching the walker
 #
-# The TQC walker (the latest trained, else the shipped one; or `RUN`), noise-free, on env seed 0, in
+# Your walker (else the shipped one), noise-free, on env seed 0, in
 # about 200 frames: a 1,600-step episode at full size would be over a gigabyte of pixels (notebook 4
 # explains the embed limit). The next cell saves them as a GIF in the runs folder (never `trained/`).
 
 # %%
-show_run = Path(RUN) if RUN is not None else latest["TQC"] or latest["TD3"] or shipped or latest["DDPG"]
+show_run = mine if "yours" in shown else shown["shipped"]
 walk = dh.record_walk(show_run, seed=0, max_frames=200)
 episode, stride, fps = walk.episode, walk.stride, walk.fps
 print(f"{show_run}" + (" (the walker the project ships)" if dh.is_shipped(show_run, dh.SHIPPED_WALKER) else ""))
@@ -394,7 +382,8 @@ assert gif.stat().st_size > 0
 # %% [markdown]
 # ## Going further
 #
-# - Train longer: raise `STEPS`, or `python -m ddpg_helpers train --resume RUN --total-steps 500000`.
-# - Stop at "solved": `train --env BipedalWalker-v3 --target-return 300` stops at the first evaluation
-#   at 300 that 100 fresh episodes (`--confirm-episodes`) confirm.
-# - Five seeds compare more fairly than one: `python benchmarks/walker_seeds.py --jobs 2` (`--algo td3`: TD3).
+# - Train on past the solve, towards a better walker: `python -m ddpg_helpers train --resume RUN
+#   --no-stop-when-solved` goes on to the cap (300,000 env steps); add `--total-steps 500000` for more.
+# - Every run writes TensorBoard files: `%load_ext tensorboard` then `%tensorboard --logdir RUNS`.
+# - Five seeds compare more fairly than one: `python benchmarks/walker_seeds.py --jobs 2`, or the time to a
+#   confirmed solve on each: `python benchmarks/walker_seeds.py --solve --jobs 2`.

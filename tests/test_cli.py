@@ -124,6 +124,9 @@ MORE_BAD_TRAINING_INPUT = [
     (["--target-return", "nan"], "target_return must be a finite number"),
     (["--target-return=-inf"], "target_return must be a finite number"),  # inf is allowed: no target
     (["--critic-hidden", "128", "0"], "critic_hidden must be positive layer sizes"),
+    # The walker preset's 10,000 random warm-up steps: a cap at or below them would learn nothing.
+    (["--env", "BipedalWalker-v3", "--total-steps", "10000"], "ends the run before its first update"),
+    (["--env", "Pendulum-v1", "--stop-when-solved"], "has no reward threshold to stop at"),
 ]
 
 

@@ -15,6 +15,7 @@ import torch
 
 import ddpg_helpers.trainer as trainer_module
 from ddpg_helpers import Config, Run, load_agent, train
+from ddpg_helpers.errors import DDPGError
 from ddpg_helpers.rollouts import Interrupted
 from ddpg_helpers.run import BEST
 from ddpg_helpers.trainer import CONFIRM_SEED_OFFSET, KEEP_SEED_OFFSET, Trainer
@@ -150,6 +151,30 @@ def test_a_solving_evaluation_counts_only_once_fresh_episodes_confirm_it(tmp_pat
     assert s["solved"] and s["solved_episode"] == 3 and s["episodes"] == 3 and s["confirm_mean"] == 91.0
     assert calls == [(config.eval_seed, 1), (config.eval_seed, 1), (confirm_seed, 7), (config.eval_seed, 1),
                      (confirm_seed, 7)]
+
+
+def test_a_run_that_stops_when_solved_says_where_its_time_went_and_how_to_train_on(
+        tmp_path, tiny_config, monkeypatch):
+    from ddpg_helpers import resume
+
+    # The env's own threshold (MountainCar's 90), no target_return: stop_when_solved alone stops the run.
+    config = dataclasses.replace(tiny_config, episodes=6, eval_every=1, stop_when_solved=True, confirm_episodes=7,
+                                 keep_episodes=3, checkpoint_every=1)
+    confirm_seed, keep_seed = config.eval_seed + CONFIRM_SEED_OFFSET, config.eval_seed + KEEP_SEED_OFFSET
+    scripted_evaluations(monkeypatch, {config.eval_seed: [50.0, 95.0, 96.0, 10.0, 11.0, 12.0],
+                                       confirm_seed: [80.0, 91.0], keep_seed: [49.0, 94.0, 95.0]})
+    s = train(config, tmp_path / "run", progress=False).summary
+    # Episode 2's 95 failed its confirmation (80); episode 3's 96 was confirmed (91): the run stops there.
+    assert s["solved"] and s["stopped_at_solve"] and s["episodes"] == s["solved_episode"] == 3
+    assert s["failed_confirmations"] == 1 and s["confirm_mean"] == 91.0
+    looks = [s[f"{kind}_seconds_to_solve"] for kind in ("eval", "confirm", "keep")]
+    assert all(seconds >= 0 for seconds in looks) and sum(looks) <= s["seconds_to_solve"]
+    assert s["train_on"] == f"python -m ddpg_helpers train --resume {tmp_path / 'run'} --no-stop-when-solved"
+    with pytest.raises(DDPGError, match="was solved at episode 3 and stopped there; pass --no-stop-when-solved"):
+        resume(tmp_path / "run", progress=False)
+    more = resume(tmp_path / "run", progress=False, stop_when_solved=False).summary
+    assert more["episodes"] == 6 and more["solved_episode"] == 3 and not more["stopped_at_solve"]
+    assert "train_on" not in more
 
 
 def test_with_no_confirmation_the_evaluation_alone_solves(tiny_config, monkeypatch):

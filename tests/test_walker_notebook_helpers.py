@@ -177,6 +177,29 @@ def test_record_walk_renders_about_max_frames_of_the_noise_free_episode(tmp_path
         best_plain.total_return)
 
 
+def test_learning_stages_pair_each_snapshot_with_the_evaluation_of_the_same_nets(tmp_path):
+    out = tmp_path / "run"
+    dh.train(dataclasses.replace(tiny(4), eval_every=2, snapshot_every=2, eval_episodes=1), out, progress=False)
+    stages = dh.learning_stages(out)
+    evals = {row["episode"]: row for row in dh.Run(out).history()["evals"]}
+    assert [s.episode for s in stages] == [0, 2, 4] and stages[0].label == "untrained"
+    for stage in stages[1:]:
+        assert stage.evaluation == evals[stage.episode]["mean"]
+        assert stage.label == (f"episode {stage.episode}, {evals[stage.episode]['env_steps']:,} env steps: "
+                               f"evaluation {stage.evaluation:.1f}")
+    # A snapshot holds the nets evaluated there: the strip plays them (MountainCar too: any env renders).
+    fig = dh.gait_strip(stages[-1].path, seed=0, steps=40, frames=3)
+    assert len(fig.axes) == 3 and fig.axes[0].images and "env seed 0, noise-free" in fig.texts[0].get_text()
+    with pytest.raises(DDPGError, match="has no snapshots"):
+        dh.learning_stages(conftest.fake_run(tmp_path / "none"))
+
+
+def test_a_notebook_setting_outside_its_choices_is_one_clear_error():
+    assert dh.setting("COMPARE", "train", ("shipped", "train")) == "train"
+    with pytest.raises(DDPGError, match="COMPARE must be one of 'shipped', 'train', got 'trian'"):
+        dh.setting("COMPARE", "trian", ("shipped", "train"))
+
+
 # --- how an episode ended --------------------------------------------------------------------
 
 def test_walker_outcome_from_rewards():

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import walker_seeds
+from benchmarks import walker_seeds, walker_solve
 from ddpg_helpers import Run  # noqa: E402
 from ddpg_helpers.cli import main  # noqa: E402
 
@@ -180,3 +180,39 @@ def test_a_sigterm_stops_the_trainings_at_a_checkpoint_they_can_resume_from(tmp_
     assert "train --resume" in (run.path / walker_seeds.LOG).read_text()  # the training said how to go on
     assert walker_seeds.train_command(run, walker_seeds.config_for(command[:-2]), [])[:2] == ["--resume",
                                                                                              str(run.path)]
+
+
+@pytest.mark.slow
+def test_the_solve_table_times_each_seed_to_its_confirmed_solve(tmp_path, capsys):
+    # A target any return beats: each run is confirmed at its first evaluation and stops there.
+    flags = ["--env", "MountainCarContinuous-v0", "--algo", "td3", "--seeds", "1", "0", "--solve",
+             "--total-steps", "400", "--jobs", "2", "--runs", str(tmp_path / "runs"), "--csv", str(tmp_path / "s.csv"),
+             "--curves", str(tmp_path / "curves"), "--extra", f"{EXTRA} --target-return -1000 --confirm-episodes 3"]
+    assert walker_seeds.main(flags) == 0
+    columns, rows = read_csv(tmp_path / "s.csv")
+    assert columns == walker_solve.COLUMNS and [r["seed"] for r in rows] == ["0", "1"]
+    for row in rows:
+        assert row["solved"] == "True" and row["env_steps_to_solve"] == row["env_steps"] == "100"
+        assert row["confirm_falls"] == "0" and row["failed_confirmations"] == "0"
+        parts = sum(float(row[f"{kind}_seconds"]) for kind in ("train", "eval", "confirm", "keep"))
+        assert parts == pytest.approx(float(row["wall_seconds_to_solve"]), abs=0.02)
+    summary = json.loads((run_of(tmp_path, 0).path / "summary.json").read_text())
+    assert summary["stopped_at_solve"] and summary["env_steps"] == 100
+    report = capsys.readouterr().out
+    assert "2 of 2 seeds confirmed at -1000" in report and "trained until confirmed solved" in report
+    # Given again, it trains nothing; nets that do not replay their confirmation are refused.
+    (run_of(tmp_path, 0).path / "confirm.json").unlink()
+    summary["confirm_mean"] = 50.0
+    (run_of(tmp_path, 0).path / "summary.json").write_text(json.dumps(summary))
+    assert walker_seeds.main(flags) == 1
+    assert "do not replay its confirmation" in capsys.readouterr().err
+
+
+def test_the_solve_verdict_holds_the_times_against_the_aim():
+    rows = [{"solved": True, "wall_seconds_to_solve": t, "env_steps_to_solve": 90_000} for t in (500, 590, 880)]
+    assert walker_solve.verdict(rows, 300).endswith("aim (median 600 s, every seed within 900 s, all confirmed): met")
+    slow = rows[:2] + [{"solved": True, "wall_seconds_to_solve": 901, "env_steps_to_solve": 99_000}]
+    assert walker_solve.verdict(slow, 300).endswith("not met")
+    unsolved = rows[:2] + [{"solved": False}]
+    assert "2 of 3 seeds confirmed" in walker_solve.verdict(unsolved, 300)
+    assert "slowest inf s" in walker_solve.verdict(unsolved, 300)
