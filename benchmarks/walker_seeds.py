@@ -14,9 +14,8 @@ in its own run folder, RUNS/BipedalWalker-v3-ALGO-sSEED, its output appended to 
 table covers the same budget. `--jobs` seeds train at once.
 
 With `--solve`, each seed instead trains with the preset's own command (`train --env BipedalWalker-v3
---seed S`), which stops once an evaluation at 300 is confirmed on 100 fresh episodes, or at its cap;
-the table (benchmarks/results/walker-solve.csv, its columns in benchmarks/walker_solve.py) says how
-long each took and where the time went.
+--seed S`), which stops once an evaluation at 300 is confirmed on 100 fresh episodes, or at its cap:
+walker-solve.csv (its columns: benchmarks/walker_solve.py) says how long each took and where the time went.
 
 The command can be stopped and given again without losing anything: a run already finished at
 `--total-steps` is kept, a killed one continues from its last checkpoint (`train --resume`), one
@@ -40,8 +39,8 @@ Other recipes get their own files: `--extra` flags, an algo other than the prese
 walker are added to the default CSV and runs folder names, so `--extra "--actor-preact-l2 0"` writes
 benchmarks/results/walker-seeds_actor-preact-l2-0.csv from runs/walker-seeds_actor-preact-l2-0/.
 
-The report (stdout) is markdown to quote: the machine, the date, the command, the table, and how
-many seeds reach 300 over the 100 episodes with the median steps_to_300.
+The report (stdout) is markdown to quote: the machine, the date, the command, the table, and how many
+seeds reach 300 over the 100 episodes with the median steps_to_300 (with --solve: the time to solve).
 """
 
 from __future__ import annotations
@@ -330,8 +329,7 @@ def main(argv=None) -> int:
     p.add_argument("--curves", type=Path, help="where the runs' metrics, configs and summaries are copied "
                                                "(default: benchmarks/results/runs/walker-seeds[_RECIPE])")
     args = p.parse_args(argv)
-    if args.total_steps is None and not args.solve:
-        args.total_steps = 300_000
+    args.total_steps = 300_000 if args.total_steps is None and not args.solve else args.total_steps
     if args.jobs < 1 or args.eval100_episodes < 1 or (args.total_steps is not None and args.total_steps < 1):
         p.error("--jobs, --eval100-episodes and --total-steps must be positive")
     args.extra = shlex.split(args.extra)

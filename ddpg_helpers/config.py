@@ -110,6 +110,8 @@ class Config:
     """fresh noise-free episodes that must also reach the threshold before a run counts as solved (0: none; max 1000)"""
     keep_episodes: int = 0
     """fresh noise-free episodes that judge an evaluation beating the kept nets before they replace them (0: none)"""
+    keep_from: float | None = None
+    """evaluations below this mean are ranked on their own episodes, with no longer look (None: from any mean)"""
     checkpoint_every: int = 10
     """episodes between checkpoints in the run folder (0: only at the end)"""
     snapshot_every: int = 0
@@ -213,7 +215,7 @@ def with_defaults(saved: dict) -> dict:
 
 RESUMABLE = frozenset({"episodes", "total_steps", "target_return", "stop_when_solved", "device", "threads", "compile",
                        "eval_every", "eval_envs", "checkpoint_every", "snapshot_every", "confirm_episodes",
-                       "keep_episodes", "tensorboard"})
+                       "keep_episodes", "keep_from", "tensorboard"})
 """Config fields a resumed run may change: how long it goes on, where and how fast it runs, how often it saves.
 The rest would make the continued run a different experiment from the one its history records."""
 

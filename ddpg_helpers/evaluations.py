@@ -26,14 +26,16 @@ def judge(row: dict, look: Look, config: Config, threshold: float | None, solved
     before the run counts as solved: a few lucky episodes prove little (the env's own definition of
     solved is a mean over 100 episodes). An evaluation that beats the kept nets (`best`) is judged
     again on `keep_episodes` fresh episodes, if that is set, and its nets are kept only if that
-    longer look beats the kept nets' own (`keep_score`).
+    longer look beats the kept nets' own (`keep_score`); one whose mean is below `keep_from` is
+    ranked on its own episodes (a walker that stands still plays 1,600 steps an episode).
     """
     c = config
     if solved_at is None and threshold is not None and row["mean"] >= threshold:
         row["judged"] = True  # judged against the threshold (and confirmed, if confirm_episodes)
         if c.confirm_episodes:
             row["confirm_mean"], row["confirm_std"] = look(c.confirm_episodes, c.eval_seed + CONFIRM_SEED_OFFSET)
-    if c.keep_episodes and (best is None or row["mean"] > keep_score(best)):
+    looks_long = c.keep_from is None or row["mean"] >= c.keep_from  # a standing walker's look: 1,600 steps each
+    if c.keep_episodes and looks_long and (best is None or row["mean"] > keep_score(best)):
         # A few episodes flatter nets that fall one time in twenty: a longer look before they are kept.
         row["keep_mean"], row["keep_std"] = look(c.keep_episodes, c.eval_seed + KEEP_SEED_OFFSET)
         row["keep_episodes"] = c.keep_episodes

@@ -68,6 +68,18 @@ def test_nets_that_beat_the_kept_ones_on_a_few_episodes_are_kept_only_if_more_ep
     assert same_nets(best_agent.actor.state_dict(), at_episode_3["actor"])
 
 
+def test_evaluations_below_keep_from_are_ranked_without_the_longer_look(tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, episodes=3, eval_every=1, keep_episodes=4, keep_from=50.0)
+    keep_seed = config.eval_seed + KEEP_SEED_OFFSET
+    calls = scripted_evaluations(monkeypatch, {config.eval_seed: [10.0, 60.0, 70.0], keep_seed: [55.0, 40.0]})
+    t = Trainer(config)
+    t.run_episodes(progress=False)
+    # 10: below keep_from, kept on its own mean; 60: looked at (55), kept; 70: looked at (40), not kept.
+    assert calls == [(config.eval_seed, 1), (config.eval_seed, 1), (keep_seed, 4), (config.eval_seed, 1),
+                     (keep_seed, 4)]
+    assert t.best["episode"] == 2 and t.best["keep_mean"] == 55.0 and "keep_mean" not in t.history["evals"][0]
+
+
 def test_without_a_longer_look_the_evaluation_alone_ranks_the_nets(tiny_config, monkeypatch):
     config = dataclasses.replace(tiny_config, episodes=3, eval_every=1, keep_episodes=0)
     calls = scripted_evaluations(monkeypatch, {config.eval_seed: [1.0, 5.0, 4.0]})
