@@ -83,6 +83,20 @@ class Progress:
         self.bar.close()
 
 
+def torch_settings(threads: int, device: torch.device) -> None:
+    """torch's process-wide settings for a run: its thread count (unless 0: torch's default) and, on the
+    CPU, denormals flushed to zero."""
+    if threads:
+        torch.set_num_threads(threads)
+    if device.type == "cpu":
+        # Numbers below 1.2e-38 (denormals) become 0. Adam's moments of the weights that no
+        # longer get a gradient (a ReLU unit that never fires) decay through that range, where
+        # the CPU takes a slow path on every op, thousands of them at once. Flushing them made
+        # MountainCar's loop 1.12x faster on the 2-core CPU (BENCHMARKS.md); a weight moves by
+        # less than its own rounding either way.
+        torch.set_flush_denormal(True)
+
+
 class Trainer:
     """Everything a run holds between episodes; `run_episodes` is the loop. A `Run` given to it
     receives the checkpoints, snapshots and best nets on their schedules; the trainer writes no file."""
@@ -113,18 +127,9 @@ class Trainer:
             raise DDPGError(f"{c.env_id} has no reward threshold to stop at: give --target-return")
 
     def apply_torch_settings(self) -> None:
-        """torch's process-wide settings for this run: its thread count (unless 0: torch's default)
-        and, on the CPU, denormals flushed to zero. Set when the trainer is made; set them again
-        where something else in the process changes them between episodes (bench.py's loops)."""
-        if self.config.threads:
-            torch.set_num_threads(self.config.threads)
-        if self.device.type == "cpu":
-            # Numbers below 1.2e-38 (denormals) become 0. Adam's moments of the weights that no
-            # longer get a gradient (a ReLU unit that never fires) decay through that range, where
-            # the CPU takes a slow path on every op, thousands of them at once. Flushing them made
-            # MountainCar's loop 1.12x faster on the 2-core CPU (BENCHMARKS.md); a weight moves by
-            # less than its own rounding either way.
-            torch.set_flush_denormal(True)
+        """torch's process-wide settings for this run (`torch_settings`); set them again where something
+        else in the process changes them between episodes (bench.py's loops)."""
+        torch_settings(self.config.threads, self.device)
 
     # ALGO LOGIC: one training episode
     def train_episode(self) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import re
 import shlex
@@ -201,3 +202,17 @@ def test_every_relative_link_and_anchor_in_the_docs_resolves():
                 if anchor not in {_slug(h) for h in re.findall(r"^#+ (.+)$", file.read_text(), flags=re.M)}:
                     broken.append(f"{doc.relative_to(ROOT)}: {target} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+def test_the_pages_and_rooms_stay_readable_in_one_sitting():
+    """The walker's story and the experiments in at most 300 lines each, no benchmark script over 400, the
+    Trainer class within 200 (its span in the source), notebook 6 within 400."""
+    root = Path(__file__).resolve().parents[1]
+    for page in ("docs/walker.md", "docs/experiments.md"):
+        assert len((root / page).read_text().splitlines()) <= 300, page
+    for script in (root / "benchmarks").glob("*.py"):
+        assert len(script.read_text().splitlines()) <= 400, script.name
+    assert len((root / "notebooks/06_bipedal_walker.py").read_text().splitlines()) <= 400
+    tree = ast.parse((root / "ddpg_helpers/trainer.py").read_text())
+    [trainer] = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Trainer"]
+    assert trainer.end_lineno - trainer.lineno + 1 <= 200
