@@ -325,6 +325,34 @@ def test_an_evaluation_a_stop_cut_short_is_done_on_resume(tmp_path, tiny_config)
     assert [e["mean"] for e in resumed.history["evals"]] == [e["mean"] for e in straight.history["evals"]]
 
 
+@pytest.mark.parametrize("cut", [CONFIRM_SEED_OFFSET, KEEP_SEED_OFFSET], ids=["confirmation", "longer look"])
+def test_a_stop_during_a_confirmation_or_longer_look_resumes_into_the_same_result(tmp_path, tiny_config,
+                                                                                  monkeypatch, cut):
+    from ddpg_helpers import resume
+
+    # Any return beats -1e9: the evaluation after episode 2 is confirmed and judged on a longer look.
+    config = dataclasses.replace(tiny_config, episodes=4, eval_every=2, checkpoint_every=0, eval_episodes=2,
+                                 target_return=-1e9, confirm_episodes=3, keep_episodes=3)
+    straight = train(config, tmp_path / "straight", progress=False).summary
+    real_evaluate, asked = trainer_module.evaluate, []
+
+    def evaluate(agent, envs, episodes, seed, max_steps=None, should_stop=None):
+        if seed == config.eval_seed + cut:
+            asked.append(seed)  # the signal lands as this look starts: it stops before its first episode
+        return real_evaluate(agent, envs, episodes, seed, max_steps, should_stop)
+
+    monkeypatch.setattr(trainer_module, "evaluate", evaluate)
+    trainer = Trainer(config)
+    with pytest.raises(Interrupted):
+        trainer.run_episodes(Run(tmp_path / "split").prepare(), progress=False, should_stop=lambda: bool(asked))
+    assert asked and trainer.history["evals"] == [] and trainer.solved_at is None  # nothing half-judged kept
+    monkeypatch.setattr(trainer_module, "evaluate", real_evaluate)
+    resumed = resume(tmp_path / "split", progress=False).summary
+    same = ("solved_episode", "steps_to_solve", "confirm_mean", "best_keep_mean", "best_episode", "final_eval_mean")
+    assert {k: resumed[k] for k in same} == {k: straight[k] for k in same}
+    assert resumed["solved"] and resumed["stopped_at_solve"] and resumed["episodes"] == 2
+
+
 def test_lowering_the_target_on_resume_counts_only_judged_evaluations(tmp_path, tiny_config, monkeypatch):
     from ddpg_helpers import resume
 
