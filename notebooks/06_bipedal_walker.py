@@ -111,7 +111,7 @@ else:
 
 # %%
 watched = mine if dh.Run(mine).snapshots() else dh.find_shipped(dh.SHIPPED_LEARNING)
-stages = dh.learning_stages(watched)
+stages = dh.learning_stages(watched or mine)  # neither with snapshots: says so
 strips = {}
 
 
