@@ -24,9 +24,11 @@
 # the settings that make it learn (each with its measurement), and what TD3 (Fujimoto et al. 2018)
 # and TQC (Kuznetsov et al. 2020) change in the blog's DDPG.
 #
-# **How long this takes.** The training cell runs until your walker is solved. The preset's five seeds
-# were confirmed solved after 84,871 to 189,067 env steps, 12 to 29 minutes on one core of a 2-core CPU
-# beside another run (`seconds_to_solve` in `benchmarks/results/runs/walker-seeds/*/summary.json`).
+# **How long this takes.** Top to bottom at full settings on one core of a 2-core CPU, beside another
+# run: 22.0 minutes, 21.4 of them in the training cell (seed 0, solved after 84,871 env steps). Another
+# seed may take longer: the preset's five took a median of 26.3 minutes to a confirmed solve, at most
+# 47.9 (`benchmarks/results/walker-solve.csv`, BENCHMARKS.md). Timed with `python benchmarks/notebook_time.py
+# notebooks/06_bipedal_walker.ipynb --out executed.ipynb` (DDPG_QUICK unset).
 # On Colab, **Runtime > Change runtime type > GPU** (GPU speed not yet measured); save the run to Google
 # Drive (below) to keep it. `DDPG_QUICK=1` (as in the tests) trains a few short episodes, checking the
 # code, not the learning. The first cell installs what is missing, as in notebook 1.
@@ -191,7 +193,7 @@ env.close()
 # | `keep_episodes` 100 (the best of 10) | nets at 303.0 on 10 episodes scored 272.6 on 100, 14 falls |
 # | `algo` tqc, one update per step (TD3, two) | seeds 0-4, 3-step: 5 of 5 at 322.8 or more (TD3: 4 of 5 at 300) |
 # | `tau` 0.02, one-step targets (0.005, 3-step) | TQC, seeds 0-4: the median seed at 300 by 93,389 steps (120,766) |
-# | `stop_when_solved`, a 300k cap (a fixed 300k) | seeds 0-4: all confirmed solved by 189,067 env steps |
+# | `stop_when_solved`, a 300k cap (a fixed 300k) | seeds 0-4: all confirmed solved, a median 26.3 minutes, 109,352 env steps |
 
 # %%
 blog = Config()
