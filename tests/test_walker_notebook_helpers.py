@@ -194,6 +194,16 @@ def test_learning_stages_pair_each_snapshot_with_the_evaluation_of_the_same_nets
         dh.learning_stages(conftest.fake_run(tmp_path / "none"))
 
 
+def test_the_shipped_learning_run_shows_the_walker_at_each_evaluation_up_to_its_solve():
+    shipped = dh.find_shipped(dh.SHIPPED_LEARNING)
+    if shipped is None:
+        pytest.skip(f"this checkout has no {dh.SHIPPED_LEARNING}")
+    stages, summary = dh.learning_stages(shipped), dh.load_summary(shipped)
+    assert stages[0].label == "untrained" and all(s.evaluation is not None for s in stages[1:])
+    assert summary["solved"] and summary["stopped_at_solve"] and stages[-1].episode == summary["solved_episode"]
+    assert stages[-1].evaluation >= 300 and summary["confirm_mean"] >= 300
+
+
 def test_a_notebook_setting_outside_its_choices_is_one_clear_error():
     assert dh.setting("COMPARE", "train", ("shipped", "train")) == "train"
     with pytest.raises(DDPGError, match="COMPARE must be one of 'shipped', 'train', got 'trian'"):
