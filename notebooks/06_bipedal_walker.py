@@ -124,7 +124,7 @@ def view(snapshot: dh.Stage) -> list:
 
 
 slider = ipywidgets.SelectionSlider(options=[(f"episode {s.episode}", s) for s in stages], value=stages[-1],
-                                    description="snapshot", layout=ipywidgets.Layout(width="90%"))
+                                    description="snapshot")
 display(dh.slider_view(view, snapshot=slider))
 
 # %% [markdown]
