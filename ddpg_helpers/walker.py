@@ -81,11 +81,12 @@ def learning_stages(run: str | Path) -> list[Stage]:
     from .run import Run
 
     run = Run(run)
-    if not run.snapshots():
+    snapshots = run.snapshots()
+    if not snapshots:
         raise DDPGError(f"{run.path} has no snapshots (train with snapshot_every > 0 to watch it learn)")
     evals = {row["episode"]: row for row in run.history()["evals"]} if run.holds_run() else {}
     stages = []
-    for path in run.snapshots():
+    for path in snapshots:
         episode = int(path.stem.split("_")[-1])
         row = evals.get(episode)
         steps = f", {row['env_steps']:,} env steps: evaluation {row['mean']:.1f}" if row else ""
@@ -113,8 +114,8 @@ def gait_strip(path: str | Path, seed: int = 0, steps: int = 480, frames: int = 
         ax.set_axis_off()
         if picture is not None:
             ax.imshow(picture[170:320, :360])  # the camera follows the hull: the walker is in this corner
-    ended = "fell" if len(episode.rewards) and episode.rewards[-1] == -100 else "still going"
-    end = f"fell at step {len(episode.rewards)}" if ended == "fell" else f"{len(episode.rewards)} steps"
+    fell = walker_outcome(episode.rewards, steps) == "fell"
+    end = f"fell at step {len(episode.rewards)}" if fell else f"{len(episode.rewards)} steps"
     fig.suptitle(f"env seed {seed}, noise-free: {end}, return {episode.total_return:.1f} so far", fontsize=9)
     plt.close(fig)  # shown by the widget that holds it, not by the inline backend as well
     return fig
